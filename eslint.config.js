@@ -1,0 +1,30 @@
+// Lint rules, including the module boundaries of docs/architecture.md:
+// src/ovsdb imports no other layer; src/namespace knows no SB or proxy;
+// src/proxy knows no iproute2 or SB; only src/agent joins them. The pure
+// parts of src/ovsdb (wire/, replica/, framing, jsonrpc) may not touch sockets.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layer = (files, patterns) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+});
+const socketFree = [{ group: ['node:net', 'node:tls', 'net', 'tls'], message: 'pure module: no sockets here' }];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  layer(['src/ovsdb/**/*.ts'], [{ group: ['**/namespace/**', '**/proxy/**', '**/agent/**', '**/cli/**'], message: 'src/ovsdb is a general OVSDB client and imports no other layer' }]),
+  layer(['src/ovsdb/wire/**/*.ts', 'src/ovsdb/replica/**/*.ts', 'src/ovsdb/framing.ts', 'src/ovsdb/jsonrpc.ts'], [
+    ...socketFree,
+    { group: ['**/namespace/**', '**/proxy/**', '**/agent/**', '**/cli/**'], message: 'src/ovsdb imports no other layer' },
+  ]),
+  layer(['src/namespace/**/*.ts'], [{ group: ['**/proxy/**', '**/agent/**', '**/cli/**'], message: 'src/namespace knows only the host plumbing' }]),
+  layer(['src/proxy/**/*.ts'], [{ group: ['**/namespace/**', '**/agent/**', '**/cli/**', '**/ovsdb/**', 'execa'], message: 'src/proxy knows no SB and no iproute2' }]),
+);

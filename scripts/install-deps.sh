@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what ovnmeta's tests and demo need on a Debian machine, only when
+# it is missing: OVS/OVN daemons, iproute2, ethtool, curl, iptables, then the
+# npm dependencies. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(openvswitch-switch ovn-central ovn-host iproute2 ethtool curl iptables)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
