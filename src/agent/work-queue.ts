@@ -1,0 +1,151 @@
+/**
+ * A keyed work queue with controller-runtime's guarantees
+ * (pkg/internal/controller/controller.go, priorityqueue's `locked` set):
+ *  - a key queued twice runs once (duplicates collapse);
+ *  - a key never runs twice at once; re-added while running, it runs again
+ *    right after;
+ *  - at most `concurrency` keys run at a time;
+ *  - a failure is retried with per-key exponential backoff (base .. max),
+ *    reset by a success; an error whose `retryable` is false is terminal: it
+ *    is reported and not retried until the key is added again;
+ *  - a handler may ask to run again after a delay (`{ requeueAfterMs }`).
+ * Nothing runs before `start()` (workers start after the first sync).
+ */
+
+export type HandlerResult = void | { readonly requeueAfterMs: number };
+export type Outcome = 'success' | 'requeue' | 'retry' | 'terminal';
+
+export interface WorkQueueOptions<K> {
+  readonly concurrency: number;
+  readonly handler: (key: K) => Promise<HandlerResult>;
+  readonly baseBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Called after every run; `error` set for retry and terminal outcomes. */
+  readonly onResult?: (key: K, outcome: Outcome, durationMs: number, error?: unknown) => void;
+}
+
+export class WorkQueue<K> {
+  readonly #opts: Required<Omit<WorkQueueOptions<K>, 'onResult'>> & Pick<WorkQueueOptions<K>, 'onResult'>;
+  /** Keys waiting to run, in order; `#queued` mirrors it for O(1) dedupe. */
+  readonly #order: K[] = [];
+  readonly #queued = new Set<K>();
+  readonly #running = new Set<K>();
+  /** Keys added while running: they go back to the queue when the run ends. */
+  readonly #dirty = new Set<K>();
+  readonly #failures = new Map<K, number>();
+  readonly #timers = new Map<K, NodeJS.Timeout>();
+  readonly #idleWaiters: (() => void)[] = [];
+  #started = false;
+  #stopped = false;
+
+  constructor(opts: WorkQueueOptions<K>) {
+    this.#opts = { baseBackoffMs: 5, maxBackoffMs: 1_000_000, ...opts };
+  }
+
+  get length(): number {
+    return this.#order.length;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  add(key: K): void {
+    if (this.#stopped) return;
+    const timer = this.#timers.get(key);
+    if (timer) {
+      clearTimeout(timer);
+      this.#timers.delete(key);
+    }
+    if (this.#running.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#order.push(key);
+    this.#pump();
+  }
+
+  /** Adds the key after a delay, unless it is added sooner. */
+  addAfter(key: K, delayMs: number): void {
+    if (this.#stopped || this.#timers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref?.();
+    this.#timers.set(key, timer);
+  }
+
+  start(): void {
+    this.#started = true;
+    this.#pump();
+  }
+
+  /** Resolves when nothing is queued or running (delayed retries may remain). */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops taking work, cancels delayed retries and waits for running keys. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    this.#order.length = 0;
+    this.#queued.clear();
+    this.#dirty.clear();
+    await this.idle();
+  }
+
+  #isIdle(): boolean {
+    return this.#order.length === 0 && this.#running.size === 0;
+  }
+
+  #pump(): void {
+    if (!this.#started) return;
+    while (this.#running.size < this.#opts.concurrency && this.#order.length > 0) {
+      const key = this.#order.shift()!;
+      this.#queued.delete(key);
+      this.#running.add(key);
+      void this.#run(key);
+    }
+    if (this.#isIdle()) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  async #run(key: K): Promise<void> {
+    const started = performance.now();
+    let outcome: Outcome;
+    let error: unknown;
+    let delay: number | undefined;
+    try {
+      const result = await this.#opts.handler(key);
+      this.#failures.delete(key);
+      if (result && result.requeueAfterMs >= 0) {
+        outcome = 'requeue';
+        delay = result.requeueAfterMs;
+      } else outcome = 'success';
+    } catch (err) {
+      error = err;
+      if ((err as { retryable?: unknown })?.retryable === false) {
+        outcome = 'terminal';
+        this.#failures.delete(key);
+      } else {
+        outcome = 'retry';
+        const n = (this.#failures.get(key) ?? 0) + 1;
+        this.#failures.set(key, n);
+        delay = Math.min(this.#opts.baseBackoffMs * 2 ** (n - 1), this.#opts.maxBackoffMs);
+      }
+    }
+    this.#running.delete(key);
+    try {
+      this.#opts.onResult?.(key, outcome, performance.now() - started, error);
+    } finally {
+      if (this.#dirty.delete(key)) this.add(key);
+      else if (delay !== undefined) this.addAfter(key, delay);
+      this.#pump();
+    }
+  }
+}

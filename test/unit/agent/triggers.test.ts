@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { networksTouched, type RowEventLike } from '../../../src/agent/triggers.js';
+import type { SbRow } from '../../../src/agent/sb-rows.js';
+import { CHASSIS, DP, NET, OTHER_CHASSIS } from './fixtures.js';
+
+const ctx = { chassis: CHASSIS, networkOfDatapath: (dp: string) => (dp === DP ? NET : undefined) };
+
+function vmRow(over: Record<string, unknown> = {}): SbRow {
+  return {
+    _uuid: 'pb-1',
+    logical_port: 'vm1',
+    type: '',
+    datapath: DP,
+    chassis: CHASSIS,
+    additional_chassis: [],
+    mac: ['fa:16:3e:00:00:10 172.16.100.10'],
+    external_ids: new Map([
+      ['neutron:device_id', 'inst-1'],
+      ['neutron:revision_number', '3'],
+    ]),
+    ...over,
+  };
+}
+
+const metaRow = (ids: Record<string, string> = {}): SbRow =>
+  vmRow({
+    _uuid: 'pb-meta',
+    type: 'localport',
+    chassis: undefined,
+    external_ids: new Map(Object.entries({ 'neutron:device_owner': 'network:distributed', ...ids })),
+  });
+
+const touched = (events: RowEventLike[]) => [...networksTouched(events, ctx).networks];
+
+describe('networksTouched', () => {
+  it('a VM port bound here, created or deleted, touches its network', () => {
+    expect(touched([{ table: 'Port_Binding', type: 'insert', uuid: 'pb-1', new: vmRow() }])).toEqual([NET]);
+    expect(touched([{ table: 'Port_Binding', type: 'delete', uuid: 'pb-1', old: vmRow() }])).toEqual([NET]);
+  });
+
+  it('binding and unbinding (chassis or additional_chassis) touch the network', () => {
+    const bound = {
+      table: 'Port_Binding',
+      type: 'update',
+      uuid: 'pb-1',
+      new: vmRow(),
+      old: { chassis: undefined },
+    };
+    expect(touched([bound as RowEventLike])).toEqual([NET]);
+    const unbound = {
+      table: 'Port_Binding',
+      type: 'update',
+      uuid: 'pb-1',
+      new: vmRow({ chassis: undefined }),
+      old: { chassis: CHASSIS },
+    };
+    expect(touched([unbound as RowEventLike])).toEqual([NET]);
+    const migrating = {
+      table: 'Port_Binding',
+      type: 'update',
+      uuid: 'pb-1',
+      new: vmRow({ chassis: OTHER_CHASSIS, additional_chassis: [CHASSIS] }),
+      old: { chassis: undefined, additional_chassis: [] },
+    };
+    expect(touched([migrating as RowEventLike])).toEqual([NET]);
+  });
+
+  it('a port of another chassis touches nothing', () => {
+    const foreign = vmRow({ chassis: OTHER_CHASSIS });
+    expect(touched([{ table: 'Port_Binding', type: 'insert', uuid: 'pb-1', new: foreign }])).toEqual([]);
+    const moved = { table: 'Port_Binding', type: 'update', uuid: 'pb-1', new: foreign, old: { mac: [] } };
+    expect(touched([moved as RowEventLike])).toEqual([]);
+  });
+
+  it('an unrelated external_ids change does no work; a cidrs change on the metadata port does', () => {
+    const revision = {
+      table: 'Port_Binding',
+      type: 'update',
+      uuid: 'pb-1',
+      new: vmRow(),
+      old: {
+        external_ids: new Map([
+          ['neutron:device_id', 'inst-1'],
+          ['neutron:revision_number', '2'],
+        ]),
+      },
+    };
+    expect(touched([revision as RowEventLike])).toEqual([]);
+    const cidrs = {
+      table: 'Port_Binding',
+      type: 'update',
+      uuid: 'pb-meta',
+      new: metaRow({ 'neutron:cidrs': '172.16.100.2/24 10.0.0.2/24' }),
+      old: {
+        external_ids: new Map([
+          ['neutron:device_owner', 'network:distributed'],
+          ['neutron:cidrs', '172.16.100.2/24'],
+        ]),
+      },
+    };
+    expect(touched([cidrs as RowEventLike])).toEqual([NET]);
+  });
+
+  it('the metadata port appearing or disappearing touches the network', () => {
+    expect(touched([{ table: 'Port_Binding', type: 'insert', uuid: 'pb-meta', new: metaRow() }])).toEqual([
+      NET,
+    ]);
+    expect(touched([{ table: 'Port_Binding', type: 'delete', uuid: 'pb-meta', old: metaRow() }])).toEqual([
+      NET,
+    ]);
+  });
+
+  it('reports datapaths whose network is not known yet', () => {
+    const r = networksTouched(
+      [{ table: 'Port_Binding', type: 'insert', uuid: 'pb-1', new: vmRow({ datapath: 'dp-x' }) }],
+      ctx,
+    );
+    expect([...r.networks]).toEqual([]);
+    expect([...r.unknownDatapaths]).toEqual(['dp-x']);
+  });
+
+  it('a Datapath_Binding appearing touches its network; an unrelated change does not', () => {
+    const dp = (ids: Record<string, string>): SbRow => ({
+      _uuid: DP,
+      external_ids: new Map(Object.entries(ids)),
+    });
+    expect(
+      touched([{ table: 'Datapath_Binding', type: 'insert', uuid: DP, new: dp({ name: `neutron-${NET}` }) }]),
+    ).toEqual([NET]);
+    const unrelated = {
+      table: 'Datapath_Binding',
+      type: 'update',
+      uuid: DP,
+      new: dp({ name: `neutron-${NET}`, name2: 'x' }),
+      old: { external_ids: new Map([['name', `neutron-${NET}`]]) },
+    };
+    expect(touched([unrelated as RowEventLike])).toEqual([]);
+  });
+});
