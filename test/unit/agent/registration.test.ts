@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Registration, maxHeartbeatDelayMs, registrationOps } from '../../../src/agent/registration.js';
+
+type Op = Record<string, unknown>;
+
+function setup(random = () => 0.5) {
+  const writes: Op[][] = [];
+  let fail = 0;
+  const reg = new Registration({
+    agentId: 'agent-1',
+    bridge: 'br-int',
+    agentDownTimeSeconds: 75,
+    random,
+    transact: async (ops) => {
+      if (fail > 0) {
+        fail--;
+        throw new Error('connection lost');
+      }
+      writes.push(ops);
+    },
+  });
+  return { reg, writes, failNext: (n: number) => (fail = n) };
+}
+
+const sbCfgOf = (ops: Op[]) => {
+  const muts = ops[0]!.mutations as unknown[][];
+  const ins = muts.find((m) => m[1] === 'insert')![2] as [string, [string, string][]];
+  return Object.fromEntries(ins[1]);
+};
+
+describe('Registration', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('neutron delay bound: max(min(down // 3, 10), 3) seconds', () => {
+    expect(maxHeartbeatDelayMs(75)).toBe(10_000);
+    expect(maxHeartbeatDelayMs(15)).toBe(5_000);
+    expect(maxHeartbeatDelayMs(6)).toBe(3_000);
+  });
+
+  it('registers with the id only-if-absent, bridge and sb-cfg replaced', () => {
+    const [op] = registrationOps('row-1', 'agent-1', 'br-int', 7);
+    expect(op).toEqual({
+      op: 'mutate',
+      table: 'Chassis_Private',
+      where: [['_uuid', '==', ['uuid', 'row-1']]],
+      mutations: [
+        ['external_ids', 'delete', ['set', ['neutron:ovn-bridge', 'neutron:ovn-metadata-sb-cfg']]],
+        [
+          'external_ids',
+          'insert',
+          [
+            'map',
+            [
+              ['neutron:ovn-metadata-id', 'agent-1'],
+              ['neutron:ovn-bridge', 'br-int'],
+              ['neutron:ovn-metadata-sb-cfg', '7'],
+            ],
+          ],
+        ],
+      ],
+    });
+  });
+
+  it('writes the first heartbeat at once and later ones after the random delay, newest value', async () => {
+    vi.useFakeTimers();
+    const { reg, writes } = setup(() => 0.5);
+    reg.chassisPrivate({ uuid: 'row-1', nbCfg: 3 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(1);
+    expect(reg.registered).toBe(true);
+    reg.sbGlobal(4);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(2);
+    expect(sbCfgOf(writes[1]!)).toEqual({ 'neutron:ovn-metadata-sb-cfg': '4' });
+    reg.sbGlobal(5);
+    reg.sbGlobal(6);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(writes).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(writes).toHaveLength(3);
+    expect(sbCfgOf(writes[2]!)).toEqual({ 'neutron:ovn-metadata-sb-cfg': '6' });
+  });
+
+  it('registers again when the Chassis_Private row is recreated, and retries failed writes', async () => {
+    vi.useFakeTimers();
+    const { reg, writes, failNext } = setup();
+    reg.chassisPrivate({ uuid: 'row-1', nbCfg: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    reg.chassisPrivate({ uuid: 'row-1', nbCfg: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(1);
+    failNext(1);
+    reg.chassisPrivate({ uuid: 'row-2', nbCfg: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reg.registered).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(reg.registered).toBe(true);
+    expect(writes).toHaveLength(2);
+    expect((writes[1]![0]!.where as unknown[][])[0]).toEqual(['_uuid', '==', ['uuid', 'row-2']]);
+  });
+});
