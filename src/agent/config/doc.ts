@@ -1,0 +1,74 @@
+// docs/configuration.md, rendered from the schema so the two cannot drift:
+// `npx vite-node scripts/gen-config-doc.ts` writes it, and a unit test fails
+// when the file differs from this function's output.
+import { formats } from './formats.js';
+import { optionEntries, type OptionSpec, type SectionName } from './schema.js';
+
+const SECTION_NOTES: Record<SectionName, string> = {
+  DEFAULT: 'Read from neutron.conf and neutron_ovn_metadata_agent.ini, as neutron does.',
+  ovs: 'The local Open_vSwitch database (chassis identity, integration bridge).',
+  ovn: 'The OVN Southbound database.',
+  metadata_rate_limiting: 'Per-VM request rate limits; excess requests get 429.',
+  ovnmeta: "ovnmeta's own options. neutron ignores this section, so the same file serves both.",
+};
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+function code(text: string): string {
+  return text === '' ? '(empty)' : `\`${text}\``;
+}
+
+function row(option: string, spec: OptionSpec<unknown>): string {
+  const format = formats[spec.format];
+  const secret = spec.sensitive ? ' Sensitive: never logged.' : '';
+  return `| \`${option}\` | ${code(format.display(spec.default))} | ${cell(format.expected(spec).replace(/^must be /, ''))} | ${cell(spec.doc)}${secret} | \`${spec.env}\` |`;
+}
+
+export function renderConfigDoc(): string {
+  const out: string[] = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from src/agent/config/schema.ts by `npx vite-node scripts/gen-config-doc.ts`. Do not edit. -->',
+    '',
+    'ovnmeta reads the files neutron-ovn-metadata-agent reads, with the same',
+    'option names, sections and defaults: `ovnmeta agent --config-file',
+    '/etc/neutron/neutron.conf --config-file',
+    '/etc/neutron/neutron_ovn_metadata_agent.ini`.',
+    '',
+    '- Files use the oslo.config ini dialect: `#` or `;` comments at the start of',
+    '  a line only (elsewhere they are part of the value), `key = value` or',
+    '  `key: value`, one pair of quotes around a value removed, indented lines',
+    '  continue a value. Section names other than `DEFAULT` are case-insensitive.',
+    '- Later files win, option by option; an environment variable (last column)',
+    '  wins over every file. Unknown sections and options are ignored.',
+    '- `$name` or `${name}` in a value is replaced by the option `name` of the same',
+    '  section or of `[DEFAULT]`; `$section.name` reads another section; `$$` is a',
+    '  literal `$`.',
+    '- Booleans take true/false, yes/no, on/off, 1/0 in any case.',
+    '- In code the options keep these names: `config.DEFAULT.nova_metadata_port`,',
+    '  `config.ovn.ovn_sb_connection`.',
+    '- A bad value stops the agent with `AGENT_CONFIG_INVALID`, naming each bad',
+    '  option, its section, the file or variable it came from and what is',
+    '  expected (see errors.md).',
+  ];
+  let current: string | undefined;
+  for (const { section, option, spec } of optionEntries) {
+    if (section !== current) {
+      current = section;
+      out.push(
+        '',
+        `## [${section}]`,
+        '',
+        SECTION_NOTES[section],
+        '',
+        '| option | default | accepts | meaning | environment |',
+        '|---|---|---|---|---|',
+      );
+    }
+    out.push(row(option, spec));
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,24 @@
+// Agent configuration: neutron's oslo ini files -> frozen, typed AgentConfig.
+export { loadConfig, parseConfig, type ConfigText, type LoadConfigOptions } from './load.js';
+export { redactedConfig, optionSource, REDACTED } from './redact.js';
+export {
+  schema,
+  envName,
+  optionEntries,
+  type AgentConfig,
+  type SectionName,
+  type OptionSpec,
+} from './schema.js';
+export type { HostPort } from './formats.js';
+export { renderConfigDoc } from './doc.js';
+export {
+  AGENT_CONFIG_ERROR_CODES,
+  AgentConfigError,
+  AgentConfigFileNotFoundError,
+  AgentConfigFileUnreadableError,
+  AgentConfigSyntaxError,
+  describeSource,
+  type AgentConfigFailure,
+  type ConfigProblem,
+  type ValueSource,
+} from './errors.js';

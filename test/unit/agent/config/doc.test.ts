@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { expect, test } from 'vitest';
+import {
+  AGENT_CONFIG_ERROR_CODES,
+  optionEntries,
+  renderConfigDoc,
+} from '../../../../src/agent/config/index.js';
+
+const docPath = new URL('../../../../docs/configuration.md', import.meta.url);
+
+test('docs/configuration.md is the generated text (npx vite-node scripts/gen-config-doc.ts)', async () => {
+  const onDisk = await readFile(docPath, 'utf8');
+  expect(onDisk).toBe(renderConfigDoc());
+});
+
+test('the reference lists every option with its env variable, and no secret default', () => {
+  const text = renderConfigDoc();
+  for (const { option, spec } of optionEntries) {
+    expect(text).toContain(`| \`${option}\` |`);
+    expect(text).toContain(`\`${spec.env}\``);
+  }
+  expect(text).toContain('## [metadata_rate_limiting]');
+});
+
+test('docs/errors.md lists every AGENT_CONFIG_ code', async () => {
+  const text = await readFile(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
+  for (const code of AGENT_CONFIG_ERROR_CODES) expect(text).toContain(`\`${code}\``);
+});
