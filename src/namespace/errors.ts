@@ -1,0 +1,120 @@
+// The NETNS_* error catalogue (docs/architecture.md "Errors"). Callers branch
+// on `code`; `retryable` says whether the reconciler should back off and try
+// again (true) or wait for the desired state to change (false).
+
+/** Every code this layer throws, for the catalogue test against docs/errors.md. */
+export const NETNS_ERROR_CODES = [
+  'NETNS_INVALID_DESIRED',
+  'NETNS_COMMAND_FAILED',
+  'NETNS_SPAWN_FAILED',
+  'NETNS_INSPECT_FAILED',
+  'NETNS_OVS_BRIDGE_MISSING',
+] as const;
+
+export type NetnsErrorCode = (typeof NETNS_ERROR_CODES)[number];
+
+export abstract class NetnsError extends Error {
+  abstract readonly code: NetnsErrorCode;
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The desired plumbing cannot be applied as given (a name iproute2 or the
+ * kernel would reject, a malformed MAC, MTU or CIDR). Terminal: retrying the
+ * same input cannot succeed; nothing on the host was touched.
+ */
+export class NetnsInvalidDesiredError extends NetnsError {
+  readonly code = 'NETNS_INVALID_DESIRED';
+  readonly retryable = false;
+
+  constructor(
+    /** The object the bad value belongs to (a namespace or link name). */
+    readonly object: string,
+    readonly field: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
+    super(`${object}: invalid ${field} ${JSON.stringify(value)}: ${reason}`);
+  }
+}
+
+/**
+ * A command exited non-zero. For an `ip -batch` the failing line (iproute2
+ * stops at the first error and reports "Command failed -:N") is in `line`.
+ * Retryable: the usual causes are races with the kernel or another actor
+ * (a link vanished or appeared between inspect and apply), which the next
+ * inspect sees and plans around.
+ */
+export class NetnsCommandError extends NetnsError {
+  readonly code = 'NETNS_COMMAND_FAILED';
+  readonly retryable = true;
+
+  constructor(
+    /** The command as run, e.g. `ip -n ovnmeta-x -batch -`. */
+    readonly command: string,
+    readonly exitCode: number,
+    readonly stderr: string,
+    /** The failing batch line, when the command was a batch. */
+    readonly line?: string,
+  ) {
+    super(
+      `${command}${line === undefined ? '' : ` (at "${line}")`} exited ${exitCode}: ${firstLine(stderr)}`,
+    );
+  }
+}
+
+/** The command could not be started at all (missing binary, no permission, no resources). */
+export class NetnsSpawnError extends NetnsError {
+  readonly code = 'NETNS_SPAWN_FAILED';
+  readonly retryable: boolean;
+
+  constructor(
+    readonly command: string,
+    cause: unknown,
+  ) {
+    const errno = (cause as { code?: unknown } | undefined)?.code;
+    super(`${command}: could not run: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // A missing iproute2/ethtool or a non-root agent is a deployment fault
+    // that retrying does not cure; anything else (EAGAIN, ENOMEM) may pass.
+    this.retryable = errno !== 'ENOENT' && errno !== 'EACCES' && errno !== 'EPERM';
+  }
+}
+
+/** The host could not be read, or answered in a shape we do not understand. */
+export class NetnsInspectError extends NetnsError {
+  readonly code = 'NETNS_INSPECT_FAILED';
+  readonly retryable = true;
+
+  constructor(
+    /** The namespace or link being inspected. */
+    readonly object: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`inspecting ${object}: ${reason}`, options);
+  }
+}
+
+/**
+ * The integration bridge has no row in the local Open_vSwitch database.
+ * Retryable: ovn-controller creates br-int when it starts.
+ */
+export class NetnsOvsBridgeMissingError extends NetnsError {
+  readonly code = 'NETNS_OVS_BRIDGE_MISSING';
+  readonly retryable = true;
+
+  constructor(readonly bridge: string) {
+    super(`OVS bridge ${bridge} does not exist (is ovn-controller running?)`);
+  }
+}
+
+function firstLine(text: string): string {
+  const trimmed = text.trim();
+  const nl = trimmed.indexOf('\n');
+  return nl === -1 ? trimmed || '(no stderr)' : trimmed.slice(0, nl);
+}

@@ -1,0 +1,31 @@
+// src/namespace: one network's host plumbing (netns, veth, addresses,
+// checksum fill) and the OVS port that plugs it into br-int, as plain
+// RFC 7047 operations. Knows no SB (docs/architecture.md).
+export * from './errors.js';
+export { NAMESPACE_PREFIX, namespaceName, vethNames, eui64LinkLocal, normalizeMac } from './names.js';
+export { parseCidr, canonicalAddress, type Cidr } from './cidr.js';
+export { execaRunner, type CommandRunner, type CommandResult, type RunOptions } from './runner.js';
+export { namespaceEnv, type NamespaceEnv } from './env.js';
+export type {
+  DesiredPlumbing,
+  ActualPlumbing,
+  RootLink,
+  InsideLink,
+  PlumbingStep,
+  PlumbingOutcome,
+} from './types.js';
+export { inspectPlumbing, listNamespaces, namespaceInode } from './inspect.js';
+export { planPlumbing, validateDesired, isSoundPair } from './plan.js';
+export { applyPlumbing, removePlumbing, plumbingCommands, type PlannedCommand } from './apply.js';
+export { ensurePlumbing } from './ensure.js';
+export {
+  planOvsPort,
+  planOvsPortRemoval,
+  type OvsPortSpec,
+  type OvsRows,
+  type OvsRow,
+  type OvsBridgeRow,
+  type OvsPortRow,
+  type OvsInterfaceRow,
+  type OvsPortOperation,
+} from './ovs-port.js';

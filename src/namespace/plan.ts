@@ -1,0 +1,166 @@
+// planPlumbing: the pure heart of the layer. Given what one network's
+// plumbing should be and what the host has, list the steps that make the
+// host match, ordered so that applyPlumbing can group them into at most four
+// spawns (namespace pre-clean, root batch, namespace batch, ethtool) and
+// usually two. Adopts whatever is already right: a sound namespace and veth
+// pair are never recreated, only corrected.
+//
+// Decisions (see also docs/architecture.md "src/namespace"):
+// - Addresses on the inside end are exactly `desired.addresses` (neutron
+//   removes addresses not wanted). The kernel's own IPv6 link-local is no
+//   exception: on veths we create, `addrgenmode none` stops the kernel from
+//   making one, and the EUI-64 link-local is added explicitly when wanted
+//   (it is then the same address the kernel would have made). On adopted
+//   veths a kernel-made link-local is kept when wanted, removed when not.
+// - Checksum fill for netdev datapaths: `ethtool -K <inside> tx off` rather
+//   than neutron's iptables CHECKSUM rule: one spawn, no iptables or
+//   xt_CHECKSUM needed, and it covers every protocol, not only TCP. When no
+//   longer wanted, offload is left off (harmless, and datapath types rarely
+//   change).
+import { parseCidr } from './cidr.js';
+import { NetnsInvalidDesiredError } from './errors.js';
+import { normalizeMac } from './names.js';
+import type { ActualPlumbing, DesiredPlumbing, PlumbingStep } from './types.js';
+
+/**
+ * Names that are safe as one token of an `ip -batch` line (iproute2 makeargs
+ * treats quotes and '#' specially) and valid for the kernel.
+ * Link names: IFNAMSIZ - 1 = 15 bytes, no '/', ':' or whitespace (dev_valid_name).
+ */
+const LINK_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+
+/** `desired` checked and normalised: lower-case MAC, canonical unique CIDRs. */
+export function validateDesired(desired: DesiredPlumbing): DesiredPlumbing {
+  const { namespace, vethRoot, vethInside } = desired;
+  if (!NETNS_NAME.test(namespace) || namespace === '.' || namespace === '..') {
+    throw new NetnsInvalidDesiredError(namespace, 'namespace', namespace, 'want 1-200 of [A-Za-z0-9_.-]');
+  }
+  for (const [field, name] of [
+    ['vethRoot', vethRoot],
+    ['vethInside', vethInside],
+  ] as const) {
+    if (!LINK_NAME.test(name) || name === '.' || name === '..') {
+      throw new NetnsInvalidDesiredError(namespace, field, name, 'want 1-15 of [A-Za-z0-9_.-]');
+    }
+  }
+  if (vethRoot === vethInside) {
+    throw new NetnsInvalidDesiredError(namespace, 'vethInside', vethInside, 'same name as vethRoot');
+  }
+  const mac = normalizeMac(desired.mac);
+  // Bit 0 of the first octet set is a multicast MAC: the kernel refuses it
+  // for an Ethernet device (eth_validate_addr), as it does all zeros.
+  if (mac === undefined || (Number.parseInt(mac.slice(0, 2), 16) & 1) === 1 || mac === '00:00:00:00:00:00') {
+    throw new NetnsInvalidDesiredError(namespace, 'mac', desired.mac, 'want a unicast MAC-48');
+  }
+  const { mtu } = desired;
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) {
+    throw new NetnsInvalidDesiredError(namespace, 'mtu', mtu, 'want an integer in 68..65535 (RFC 791)');
+  }
+  const addresses = new Set<string>();
+  for (const text of desired.addresses) {
+    const cidr = parseCidr(text);
+    if (cidr === undefined) throw new NetnsInvalidDesiredError(namespace, 'address', text, 'not a CIDR');
+    addresses.add(cidr.text);
+  }
+  return { ...desired, mac, addresses: [...addresses] };
+}
+
+/** True when the inside end is the root end's veth peer, across namespaces. */
+export function isSoundPair(actual: ActualPlumbing): boolean {
+  const { root, inside } = actual;
+  return (
+    actual.namespace === 'present' &&
+    root !== undefined &&
+    inside !== undefined &&
+    inside.kind === 'veth' &&
+    inside.peerInOtherNetns &&
+    inside.peerIfindex === root.ifindex &&
+    root.peerIfindex === inside.ifindex
+  );
+}
+
+/**
+ * Steps that turn `actual` into `desired`; empty when the host is right.
+ * Throws NetnsInvalidDesiredError for input that can never be applied.
+ */
+export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbing): PlumbingStep[] {
+  const desired = validateDesired(desiredInput);
+  const { namespace: ns, vethRoot, vethInside, mac, mtu } = desired;
+  const pre: PlumbingStep[] = []; // in the namespace, before the root batch
+  const root: PlumbingStep[] = [];
+  const inside: PlumbingStep[] = [];
+
+  if (actual.namespace === 'stale') root.push({ op: 'netns-delete', namespace: ns });
+  if (actual.namespace !== 'present') root.push({ op: 'netns-add', namespace: ns });
+  const nsFresh = actual.namespace !== 'present';
+
+  let insideAddresses: readonly string[];
+  let insideUp: boolean;
+  let txOffload: boolean | undefined;
+  if (isSoundPair(actual)) {
+    const r = actual.root!;
+    const i = actual.inside!;
+    if (mtu !== undefined && r.mtu !== mtu) root.push({ op: 'link-set', link: vethRoot, mtu });
+    if (!r.up) root.push({ op: 'link-set', link: vethRoot, up: true });
+    const fixMac = i.mac.toLowerCase() !== mac;
+    const fixMtu = mtu !== undefined && i.mtu !== mtu;
+    if (fixMac || fixMtu) {
+      inside.push({
+        op: 'link-set',
+        namespace: ns,
+        link: vethInside,
+        ...(fixMac ? { mac } : {}),
+        ...(fixMtu ? { mtu } : {}),
+      });
+    }
+    insideAddresses = i.addresses;
+    insideUp = i.up;
+    txOffload = actual.txChecksumOffload;
+  } else {
+    // Half made or foreign: start the pair afresh. Deleting the root end of a
+    // veth deletes its peer wherever it is; a same-named link in the
+    // namespace that is not that peer must go first, or the new peer's name
+    // collides there.
+    const { root: r, inside: i } = actual;
+    const insideIsPeer =
+      r !== undefined && i !== undefined && i.peerIfindex === r.ifindex && r.peerIfindex === i.ifindex;
+    if (!nsFresh && i !== undefined && !insideIsPeer)
+      pre.push({ op: 'link-delete', namespace: ns, link: vethInside });
+    if (r !== undefined) root.push({ op: 'link-delete', link: vethRoot });
+    root.push({
+      op: 'veth-add',
+      root: vethRoot,
+      inside: vethInside,
+      namespace: ns,
+      mac,
+      ...(mtu === undefined ? {} : { mtu }),
+    });
+    root.push({ op: 'link-set', link: vethRoot, up: true });
+    if (actual.ipv6) inside.push({ op: 'link-set', namespace: ns, link: vethInside, addrgenmodeNone: true });
+    insideAddresses = [];
+    insideUp = false;
+    txOffload = true; // a new veth has checksum offload on
+  }
+
+  if (nsFresh || actual.loopbackUp !== true)
+    inside.unshift({ op: 'link-set', namespace: ns, link: 'lo', up: true });
+
+  // Deletions first: an address may come back with another prefix length,
+  // and the kernel keys IPv6 addresses by address alone.
+  const wanted = new Set(desired.addresses);
+  const present = new Set(insideAddresses);
+  for (const cidr of insideAddresses) {
+    if (!wanted.has(cidr)) inside.push({ op: 'addr-delete', namespace: ns, link: vethInside, cidr });
+  }
+  for (const cidr of desired.addresses) {
+    if (!present.has(cidr)) inside.push({ op: 'addr-add', namespace: ns, link: vethInside, cidr });
+  }
+  if (!insideUp) inside.push({ op: 'link-set', namespace: ns, link: vethInside, up: true });
+
+  const steps = [...pre, ...root, ...inside];
+  if (desired.checksumFill && txOffload !== false) {
+    steps.push({ op: 'tx-checksum-off', namespace: ns, link: vethInside });
+  }
+  return steps;
+}
