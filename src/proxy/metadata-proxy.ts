@@ -1,0 +1,248 @@
+// createMetadataProxy: the proxy as the agent sees it. The agent says which
+// networks to serve (ensureListener / removeListener); the proxy owns their
+// listening sockets, the HTTP server and the connection pool to nova.
+//
+// Per network: one context (network id, rate limiter) built once, and one
+// listening socket per address (169.254.169.254:80, and [fe80::a9fe:a9fe]:80
+// on the inside veth when the network has IPv6 ports). Calls for one network
+// are serialised; different networks proceed in parallel and a failure in one
+// (e.g. a leftover haproxy holding port 80 there) leaves the others alone.
+
+import type http from 'node:http';
+
+import { ProxyClosedError } from './errors.js';
+import { formatAddress, openSockets } from './listener.js';
+import type { HelperListen } from './netns-listen-helper.js';
+import { resolveOptions, type MetadataProxyOptions, type ResolvedOptions } from './options.js';
+import { RateLimiter } from './rate-limiter.js';
+import { NovaRelay } from './relay.js';
+import { createMetadataApp, type ListenerContext, type MetadataApp } from './server.js';
+import { listenUnix, socketModeBits, type SocketOwner, type UnixSocketMode } from './unix-socket.js';
+
+export interface ListenerSpec {
+  readonly network: string;
+  /** Namespace to listen in (ovnmeta-<network>); undefined: this process's own. */
+  readonly namespace: string | undefined;
+  /** Inside veth: when set, also listen on [fe80::a9fe:a9fe%dev]:80. */
+  readonly ipv6Device?: string | undefined;
+}
+
+export interface ListenerInfo {
+  readonly network: string;
+  readonly namespace: string | undefined;
+  readonly ipv6Device: string | undefined;
+  /** Bound addresses, `host:port` / `[host%dev]:port`. */
+  readonly addresses: readonly string[];
+}
+
+export type EnsureResult = 'unchanged' | 'created' | 'updated';
+
+export interface MetadataProxy {
+  ensureListener(spec: ListenerSpec): Promise<EnsureResult>;
+  removeListener(network: string): Promise<'removed' | 'unchanged'>;
+  listeners(): ListenerInfo[];
+  listenUnixSocket(path: string, mode?: UnixSocketMode, owner?: SocketOwner): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface BoundSocket {
+  readonly spec: HelperListen;
+  readonly server: http.Server;
+  readonly port: number;
+}
+
+interface NetworkListener {
+  readonly namespace: string | undefined;
+  ipv6Device: string | undefined;
+  readonly context: ListenerContext;
+  /** Keyed by `host` as requested (with %dev for IPv6). */
+  readonly sockets: Map<string, BoundSocket>;
+}
+
+export async function createMetadataProxy(options: MetadataProxyOptions): Promise<MetadataProxy> {
+  const resolved = resolveOptions(options);
+  const relay = await NovaRelay.create(resolved.nova);
+  const app = await createMetadataApp({
+    identity: resolved.identity,
+    relay,
+    limits: resolved.limits,
+    logger: resolved.logger,
+  });
+  return new MetadataProxyServer(resolved, relay, app);
+}
+
+class MetadataProxyServer implements MetadataProxy {
+  readonly #listeners = new Map<string, NetworkListener>();
+  /** Tail of each network's chain of ensure/remove calls. */
+  readonly #busy = new Map<string, Promise<unknown>>();
+  readonly #unix: http.Server[] = [];
+  #closed = false;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly relay: NovaRelay,
+    private readonly web: MetadataApp,
+  ) {}
+
+  ensureListener(spec: ListenerSpec): Promise<EnsureResult> {
+    return this.#serialise(spec.network, () => this.#ensure(spec));
+  }
+
+  removeListener(network: string): Promise<'removed' | 'unchanged'> {
+    return this.#serialise(network, () => this.#remove(network));
+  }
+
+  listeners(): ListenerInfo[] {
+    return [...this.#listeners].map(([network, listener]) => ({
+      network,
+      namespace: listener.namespace,
+      ipv6Device: listener.ipv6Device,
+      addresses: [...listener.sockets.values()].map((s) => formatAddress(s.spec.host, s.port)),
+    }));
+  }
+
+  async listenUnixSocket(path: string, mode: UnixSocketMode = 'deduce', owner?: SocketOwner): Promise<void> {
+    if (this.#closed) throw new ProxyClosedError(`listen on ${path}`);
+    const bits = socketModeBits(mode, owner);
+    const server = this.web.createListenerServer({ kind: 'unix' });
+    await listenUnix(server, path, bits, this.options.limits.backlog);
+    this.#unix.push(server);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#busy.values()]);
+    await Promise.all([...this.#listeners.keys()].map((network) => this.#remove(network)));
+    await Promise.all(this.#unix.splice(0).map((server) => closeServer(server, this.options.limits)));
+    await this.web.app.close();
+    await this.relay.close();
+  }
+
+  async #ensure(spec: ListenerSpec): Promise<EnsureResult> {
+    if (this.#closed) throw new ProxyClosedError(`listen for network ${spec.network}`);
+    const { listen, limits } = this.options;
+    const wanted: HelperListen[] = [{ host: listen.ipv4, port: listen.port, backlog: limits.backlog }];
+    if (spec.ipv6Device) {
+      wanted.push({ host: `${listen.ipv6}%${spec.ipv6Device}`, port: listen.port, backlog: limits.backlog });
+    }
+
+    let listener = this.#listeners.get(spec.network);
+    let result: EnsureResult = 'updated';
+    if (listener !== undefined && listener.namespace !== spec.namespace) {
+      await this.#remove(spec.network);
+      listener = undefined;
+    } else if (listener === undefined) {
+      result = 'created';
+    }
+    const missing = wanted.filter((w) => listener?.sockets.has(w.host) !== true);
+    const extra =
+      listener === undefined
+        ? []
+        : [...listener.sockets.keys()].filter((h) => !wanted.some((w) => w.host === h));
+    if (listener !== undefined && missing.length === 0 && extra.length === 0) return 'unchanged';
+
+    // Open first: on failure the network keeps what it had.
+    const opened =
+      missing.length === 0
+        ? []
+        : await openSockets({
+            namespace: spec.namespace,
+            listen: missing,
+            dadWaitMs: listen.dadWaitMs,
+            timeoutMs: listen.helperTimeoutMs,
+            ipCommand: listen.ipCommand,
+          });
+    if (listener === undefined) {
+      listener = {
+        namespace: spec.namespace,
+        ipv6Device: spec.ipv6Device,
+        context: this.#context(spec.network),
+        sockets: new Map(),
+      };
+      this.#listeners.set(spec.network, listener);
+    }
+    listener.ipv6Device = spec.ipv6Device;
+    for (const socket of opened) {
+      const server = this.web.createListenerServer(listener.context);
+      // Takes over the received handle (http.Server#listen(handle)), then
+      // serves what was accepted while it was in transit.
+      server.listen(socket.server);
+      socket.server.removeAllListeners('connection');
+      for (const early of socket.early) server.emit('connection', early);
+      listener.sockets.set(socket.spec.host, { spec: socket.spec, server, port: socket.port });
+    }
+    for (const host of extra) {
+      const bound = listener.sockets.get(host)!;
+      listener.sockets.delete(host);
+      await closeServer(bound.server, this.options.limits);
+    }
+    this.options.logger?.info(
+      {
+        network: spec.network,
+        namespace: spec.namespace,
+        addresses: this.listeners().find((l) => l.network === spec.network)?.addresses,
+        result,
+      },
+      'metadata listener ready',
+    );
+    return result;
+  }
+
+  async #remove(network: string): Promise<'removed' | 'unchanged'> {
+    const listener = this.#listeners.get(network);
+    if (listener === undefined) return 'unchanged';
+    this.#listeners.delete(network);
+    await Promise.all([...listener.sockets.values()].map((s) => closeServer(s.server, this.options.limits)));
+    this.options.logger?.info({ network, namespace: listener.namespace }, 'metadata listener removed');
+    return 'removed';
+  }
+
+  #context(network: string): ListenerContext {
+    const { rateLimit, now } = this.options;
+    const limiter = rateLimit.enabled
+      ? new RateLimiter({
+          base: { windowMs: rateLimit.baseWindowMs, limit: rateLimit.baseLimit },
+          burst: { windowMs: rateLimit.burstWindowMs, limit: rateLimit.burstLimit },
+          maxEntries: rateLimit.maxEntries,
+          now,
+        })
+      : undefined;
+    return {
+      kind: 'netns',
+      network,
+      limiter,
+      limitIpv4: rateLimit.ipVersions.includes(4),
+      limitIpv6: rateLimit.ipVersions.includes(6),
+    };
+  }
+
+  #serialise<T>(network: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#busy.get(network) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.#busy.set(network, tail);
+    void tail.then(() => {
+      if (this.#busy.get(network) === tail) this.#busy.delete(network);
+    });
+    return run;
+  }
+}
+
+/**
+ * Stops accepting at once (the port is free again when this resolves), lets
+ * requests in flight finish for up to `drainMs`, then cuts what is left.
+ */
+async function closeServer(server: http.Server, limits: { drainMs: number }): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, limits.drainMs);
+  });
+  await Promise.race([closed, cut]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,213 @@
+// The request to nova (neutron-compat.md "The request to nova"; neutron's
+// neutron/common/metadata.py _proxy_request): the VM's method, path, query and
+// body, and exactly four headers of ours — never one of the VM's.
+//
+// One undici Pool with keep-alive serves every network: the origin never
+// changes, so a request costs a pooled connection, one headers object and (for
+// a new instance) one HMAC. Because neutron opens a fresh connection per request
+// and we do not, an idempotent request that meets a keep-alive connection nova
+// just closed is retried once.
+
+import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+import { Pool, errors as undiciErrors } from 'undici';
+
+import {
+  ProxyInvalidOptionsError,
+  ProxyNovaBadResponseError,
+  ProxyNovaTimeoutError,
+  ProxyNovaUnreachableError,
+} from './errors.js';
+import type { NovaOptions } from './options.js';
+
+export interface RelayRequest {
+  readonly method: string;
+  /** Path and query exactly as the VM sent them (origin-form, starts with '/'). */
+  readonly path: string;
+  readonly body: Buffer | undefined;
+  /** The VM address, from the TCP peer. */
+  readonly sourceIp: string;
+  readonly instanceId: string;
+  readonly projectId: string;
+}
+
+export interface RelayResponse {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  /** Passed on with the untouched body: nothing is ever decompressed. */
+  readonly contentEncoding: string | undefined;
+  readonly body: Buffer;
+}
+
+/** nova statuses a VM gets as they are (neutron's list); others become 500. */
+export const RELAYED_STATUSES: ReadonlySet<number> = new Set([200, 400, 403, 404, 409, 500, 502, 503, 504]);
+
+const RETRY_ONCE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const SIGNATURE_CACHE_LIMIT = 4096;
+
+/** Hex HMAC-SHA256 of the instance id keyed with metadata_proxy_shared_secret,
+ *  as nova checks it (nova/api/metadata/handler.py, _handle_instance_id_request). */
+export function signInstanceId(secret: string, instanceId: string): string {
+  return createHmac('sha256', secret).update(instanceId, 'utf8').digest('hex');
+}
+
+/** `http://host:port` with an IPv6 literal bracketed (RFC 3986 §3.2.2). */
+export function novaOrigin(nova: Pick<NovaOptions, 'protocol' | 'host' | 'port'>): string {
+  const host = nova.host.includes(':') && !nova.host.startsWith('[') ? `[${nova.host}]` : nova.host;
+  return `${nova.protocol}://${host}:${nova.port}`;
+}
+
+export class NovaRelay {
+  readonly origin: string;
+  readonly #pool: Pool;
+  readonly #secret: string;
+  readonly #timeoutMs: number;
+  readonly #signatures = new Map<string, string>();
+
+  private constructor(nova: NovaOptions, pool: Pool) {
+    this.origin = novaOrigin(nova);
+    this.#pool = pool;
+    this.#secret = nova.sharedSecret;
+    this.#timeoutMs = nova.timeoutMs;
+  }
+
+  /** Reads the TLS files (auth_ca_cert, client cert and key) once. */
+  static async create(nova: NovaOptions): Promise<NovaRelay> {
+    if (nova.protocol !== 'http' && nova.protocol !== 'https') {
+      throw new ProxyInvalidOptionsError(
+        'nova_metadata_protocol',
+        `must be http or https, not ${nova.protocol}`,
+      );
+    }
+    if (!Number.isInteger(nova.port) || nova.port < 1 || nova.port > 65535) {
+      throw new ProxyInvalidOptionsError('nova_metadata_port', `${nova.port} is not a TCP port`);
+    }
+    const connect =
+      nova.protocol === 'https'
+        ? {
+            rejectUnauthorized: !nova.insecure,
+            ca: nova.caCert && !nova.insecure ? await readPem('auth_ca_cert', nova.caCert) : undefined,
+            // neutron uses a client certificate only when both halves are set.
+            ...(nova.clientCert && nova.clientKey
+              ? {
+                  cert: await readPem('nova_client_cert', nova.clientCert),
+                  key: await readPem('nova_client_priv_key', nova.clientKey),
+                }
+              : {}),
+            timeout: Math.min(10_000, nova.timeoutMs),
+          }
+        : { timeout: Math.min(10_000, nova.timeoutMs) };
+    const pool = new Pool(novaOrigin(nova), {
+      connections: nova.connections,
+      headersTimeout: nova.timeoutMs,
+      bodyTimeout: nova.timeoutMs,
+      keepAliveTimeout: 4_000,
+      connect,
+    });
+    return new NovaRelay(nova, pool);
+  }
+
+  /** Throws ProxyNovaUnreachableError (503), ProxyNovaTimeoutError (504) or
+   *  ProxyNovaBadResponseError (500). */
+  async forward(request: RelayRequest): Promise<RelayResponse> {
+    const headers = {
+      'x-forwarded-for': request.sourceIp,
+      'x-instance-id': request.instanceId,
+      'x-tenant-id': request.projectId,
+      'x-instance-id-signature': this.#sign(request.instanceId),
+    };
+    try {
+      return await this.#send(request, headers);
+    } catch (error) {
+      if (!RETRY_ONCE_METHODS.has(request.method) || !isStaleConnection(error)) throw this.#classify(error);
+    }
+    try {
+      return await this.#send(request, headers);
+    } catch (error) {
+      throw this.#classify(error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  async #send(request: RelayRequest, headers: Record<string, string>): Promise<RelayResponse> {
+    const response = await this.#pool.request({
+      method: request.method as 'GET',
+      path: request.path,
+      headers,
+      body: request.body,
+    });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+    }
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+    if (!RELAYED_STATUSES.has(response.statusCode)) {
+      throw new ProxyNovaBadResponseError(this.origin, `unexpected status ${response.statusCode}`);
+    }
+    return {
+      status: response.statusCode,
+      contentType: single(response.headers['content-type']),
+      contentEncoding: single(response.headers['content-encoding']),
+      body,
+    };
+  }
+
+  #sign(instanceId: string): string {
+    let signature = this.#signatures.get(instanceId);
+    if (signature === undefined) {
+      if (this.#signatures.size >= SIGNATURE_CACHE_LIMIT) this.#signatures.clear();
+      signature = signInstanceId(this.#secret, instanceId);
+      this.#signatures.set(instanceId, signature);
+    }
+    return signature;
+  }
+
+  #classify(error: unknown): Error {
+    if (error instanceof ProxyNovaBadResponseError) return error;
+    if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+      return new ProxyNovaTimeoutError(this.origin, this.#timeoutMs, { cause: error });
+    }
+    if (isProgrammingError(error)) {
+      return new ProxyNovaBadResponseError(this.origin, String((error as Error).message), { cause: error });
+    }
+    // Refused, reset, unresolvable, TLS verification or handshake failure,
+    // connect timeout: python-requests raises ConnectionError for all of
+    // these and neutron answers 503.
+    return new ProxyNovaUnreachableError(this.origin, { cause: error });
+  }
+}
+
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+function isProgrammingError(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  const code = (error as { code?: unknown }).code;
+  return (
+    error instanceof undiciErrors.InvalidArgumentError ||
+    error instanceof undiciErrors.NotSupportedError ||
+    error instanceof undiciErrors.RequestContentLengthMismatchError ||
+    error instanceof undiciErrors.ResponseContentLengthMismatchError ||
+    (code === undefined && (error instanceof TypeError || error instanceof RangeError))
+  );
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readPem(option: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    throw new ProxyInvalidOptionsError(option, `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
