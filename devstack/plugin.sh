@@ -162,7 +162,7 @@ function configure_ovnmeta {
             async_wait configure_neutron_nova
         fi
         iniset "$NOVA_CONF" neutron service_metadata_proxy True
-        if [[ -n $secret ]]; then
+        if [[ -n ${METADATA_PROXY_SHARED_SECRET:-} ]]; then
             iniset "$NOVA_CONF" neutron metadata_proxy_shared_secret "$secret"
         fi
     fi
