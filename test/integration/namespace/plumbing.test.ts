@@ -1,0 +1,363 @@
+// ensurePlumbing against the real kernel: fresh creation, convergence with
+// zero mutating spawns, adoption (same netns inode), repair of every
+// half-made state, IPv6, checksum fill, removal and parallel networks.
+// Needs root. Every name is unique to this run (host.ts PREFIX) and deleted
+// in afterEach, pass or fail.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  applyPlumbing,
+  ensurePlumbing,
+  inspectPlumbing,
+  listNamespaces,
+  namespaceInode,
+  NetnsCommandError,
+  parseCidr,
+  removePlumbing,
+  type DesiredPlumbing,
+} from '../../../src/namespace/index.js';
+import {
+  cidrsOf,
+  cleanup,
+  CountingRunner,
+  fakeNetwork,
+  linksIn,
+  PREFIX,
+  rootLink,
+  sh,
+  track,
+  v6,
+} from './host.js';
+
+afterEach(cleanup);
+afterAll(cleanup);
+
+const sorted = (a: readonly string[]) => [...a].sort();
+
+/** Asserts with plain iproute2 (not our inspect) that the host matches `d`. */
+async function expectConverged(d: DesiredPlumbing): Promise<void> {
+  const links = await linksIn(d.namespace);
+  const inside = links.get(d.vethInside);
+  expect(inside, `${d.vethInside} in ${d.namespace}`).toBeDefined();
+  expect(inside!.address).toBe(d.mac.toLowerCase());
+  if (d.mtu !== undefined) expect(inside!.mtu).toBe(d.mtu);
+  expect(inside!.flags).toContain('UP');
+  expect(cidrsOf(inside)).toEqual(sorted(d.addresses.map((a) => parseCidr(a)!.text)));
+  expect(links.get('lo')!.flags).toContain('UP');
+  const root = await rootLink(d.vethRoot);
+  expect(root, `${d.vethRoot} in the root netns`).toBeDefined();
+  expect(root!.flags).toContain('UP');
+  if (d.mtu !== undefined) expect(root!.mtu).toBe(d.mtu);
+}
+
+async function ensureTwice(d: DesiredPlumbing, runner: CountingRunner, first: string): Promise<void> {
+  expect(await ensurePlumbing(d, { runner })).toBe(first);
+  await expectConverged(d);
+  runner.reset();
+  expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
+  expect(runner.mutating).toEqual([]);
+}
+
+describe('fresh network', () => {
+  it('creates everything in two spawns; the second ensure changes nothing', async () => {
+    const d = fakeNetwork();
+    const runner = new CountingRunner();
+    expect(await ensurePlumbing(d, { runner })).toBe('created');
+    expect(runner.calls).toHaveLength(2); // inspect: none (stat + sysfs); apply: root batch + namespace batch
+    await expectConverged(d);
+
+    const actual = await inspectPlumbing(d);
+    expect(actual).toMatchObject({
+      namespace: 'present',
+      loopbackUp: true,
+      root: { mtu: 1442, up: true },
+      inside: { kind: 'veth', mac: d.mac, mtu: 1442, up: true, peerInOtherNetns: true },
+    });
+    expect(sorted(actual.inside!.addresses)).toEqual(sorted(d.addresses));
+
+    runner.reset();
+    expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
+    expect(runner.calls.map((c) => c.args)).toEqual([['-n', d.namespace, '-json', '-d', 'addr', 'show']]);
+    expect(runner.mutating).toEqual([]);
+  });
+
+  it('lets the kernel add no link-local of its own (addrgenmode none)', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cidrsOf((await linksIn(d.namespace)).get(d.vethInside))).toEqual(sorted(d.addresses));
+    expect(await ensurePlumbing(d)).toBe('unchanged');
+  });
+
+  it('checksum fill: tx offload off on the inside end, in three spawns', async () => {
+    const d = fakeNetwork({ checksumFill: true });
+    const runner = new CountingRunner();
+    expect(await ensurePlumbing(d, { runner })).toBe('created');
+    expect(runner.calls).toHaveLength(3);
+    const features = await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-k', d.vethInside]);
+    expect(features).toMatch(/^tx-checksumming: off/m);
+    runner.reset();
+    expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
+    expect(runner.calls).toHaveLength(2); // addr show + ethtool -k
+    expect(runner.mutating).toEqual([]);
+  });
+
+  it('IPv6: link-locals usable at once (nodad, never tentative), global address too', async () => {
+    const d = fakeNetwork({
+      addresses: ['169.254.169.254/32', ...v6('fa:16:3e:9d:cc:52'), '2001:db8:0:0::2/64'],
+    });
+    await ensureTwice(d, new CountingRunner(), 'created');
+    const inside = (await linksIn(d.namespace)).get(d.vethInside)!;
+    expect(cidrsOf(inside)).toEqual(
+      sorted(['169.254.169.254/32', 'fe80::a9fe:a9fe/128', 'fe80::f816:3eff:fe9d:cc52/64', '2001:db8::2/64']),
+    );
+    expect(inside.addr_info.filter((a) => a.tentative)).toEqual([]);
+    // A listener can bind the metadata link-local immediately.
+    await sh('ip', [
+      'netns',
+      'exec',
+      d.namespace,
+      'python3',
+      '-c',
+      `import socket; s = socket.socket(socket.AF_INET6); s.bind(('fe80::a9fe:a9fe', 0, 0, socket.if_nametoindex('${d.vethInside}')))`,
+    ]);
+  });
+
+  it('many networks in parallel (no global lock)', async () => {
+    const nets = Array.from({ length: 12 }, () => fakeNetwork());
+    const t0 = performance.now();
+    expect(await Promise.all(nets.map((d) => ensurePlumbing(d)))).toEqual(nets.map(() => 'created'));
+    const created = performance.now() - t0;
+    const t1 = performance.now();
+    expect(await Promise.all(nets.map((d) => ensurePlumbing(d)))).toEqual(nets.map(() => 'unchanged'));
+    const unchanged = performance.now() - t1;
+    for (const d of nets) await expectConverged(d);
+    console.log(
+      `12 networks in parallel: created in ${created.toFixed(0)} ms, re-ensured in ${unchanged.toFixed(0)} ms`,
+    );
+  });
+});
+
+describe('adoption', () => {
+  it('adopts a neutron-made namespace and veth without recreating them (same inode)', async () => {
+    const d = fakeNetwork();
+    // What neutron-ovn-metadata-agent leaves behind: pair moved into the
+    // namespace, kernel link-local (addrgenmode eui64), a stale subnet address.
+    await sh(
+      'ip',
+      ['-batch', '-'],
+      `netns add ${d.namespace}\nlink add ${d.vethRoot} type veth peer name ${d.vethInside}\nlink set ${d.vethInside} netns ${d.namespace}\nlink set ${d.vethRoot} up\n`,
+    );
+    await sh(
+      'ip',
+      ['-n', d.namespace, '-batch', '-'],
+      [
+        `link set lo up`,
+        `link set ${d.vethInside} address ${d.mac} mtu 1442`,
+        `link set ${d.vethInside} up`,
+        `addr add 169.254.169.254/32 dev ${d.vethInside}`,
+        `addr add 172.16.100.2/24 dev ${d.vethInside}`,
+        `addr add 10.9.9.2/24 dev ${d.vethInside}`,
+        '',
+      ].join('\n'),
+    );
+    await sh('ip', ['link', 'set', d.vethRoot, 'mtu', '1442']);
+    const inode = await namespaceInode(d.namespace);
+    const rootIndex = (await rootLink(d.vethRoot))!;
+    expect(inode).toBeGreaterThan(0);
+    const before = cidrsOf((await linksIn(d.namespace)).get(d.vethInside));
+    expect(before).toContain('fe80::f816:3eff:fe9d:cc52/64'); // made by the kernel
+    expect(before).toContain('10.9.9.2/24');
+
+    const runner = new CountingRunner();
+    expect(await ensurePlumbing(d, { runner })).toBe('updated');
+    expect(runner.mutating).toHaveLength(1); // one namespace batch removing addresses
+    await expectConverged(d); // the kernel's fe80 link-local and 10.9.9.2/24 are gone
+    expect(await namespaceInode(d.namespace)).toBe(inode);
+    expect((await rootLink(d.vethRoot))!.address).toBe(rootIndex.address); // same root link, not recreated
+    expect(await ensurePlumbing(d)).toBe('unchanged');
+  });
+});
+
+describe('repair', () => {
+  it('namespace without veth', async () => {
+    const d = fakeNetwork();
+    await sh('ip', ['netns', 'add', d.namespace]);
+    const inode = await namespaceInode(d.namespace);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+    expect(await namespaceInode(d.namespace)).toBe(inode);
+  });
+
+  it('veth without namespace (inside end never moved in)', async () => {
+    const d = fakeNetwork();
+    await sh('ip', ['link', 'add', d.vethRoot, 'type', 'veth', 'peer', 'name', d.vethInside]);
+    expect((await inspectPlumbing(d)).root).toBeDefined();
+    await ensureTwice(d, new CountingRunner(), 'created');
+    expect(await rootLink(d.vethInside)).toBeUndefined(); // the stray peer went with the old pair
+  });
+
+  it('namespace present, inside end still in the root netns', async () => {
+    const d = fakeNetwork();
+    await sh('ip', ['netns', 'add', d.namespace]);
+    await sh('ip', ['link', 'add', d.vethRoot, 'type', 'veth', 'peer', 'name', d.vethInside]);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+    expect(await rootLink(d.vethInside)).toBeUndefined();
+  });
+
+  it('inside end moved to another namespace', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    const elsewhere = `${PREFIX}away${process.hrtime.bigint() % 100000n}`;
+    track(elsewhere);
+    await sh('ip', ['netns', 'add', elsewhere]);
+    await sh('ip', ['-n', d.namespace, 'link', 'set', d.vethInside, 'netns', elsewhere]);
+    const inode = await namespaceInode(d.namespace);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+    expect(await namespaceInode(d.namespace)).toBe(inode);
+    expect((await linksIn(elsewhere)).has(d.vethInside)).toBe(false); // deleted with its old peer
+  });
+
+  it('a foreign link with the inside name in the namespace', async () => {
+    const d = fakeNetwork();
+    await sh('ip', ['netns', 'add', d.namespace]);
+    await sh('ip', [
+      '-n',
+      d.namespace,
+      'link',
+      'add',
+      d.vethInside,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'other0',
+    ]);
+    const runner = new CountingRunner();
+    await ensureTwice(d, runner, 'updated');
+    expect((await linksIn(d.namespace)).has('other0')).toBe(false);
+  });
+
+  it('stale /run/netns entry (not a namespace mount)', async () => {
+    const d = fakeNetwork();
+    await sh('touch', [`/run/netns/${d.namespace}`]);
+    expect((await inspectPlumbing(d)).namespace).toBe('stale');
+    expect(await namespaceInode(d.namespace)).toBeUndefined();
+    await ensureTwice(d, new CountingRunner(), 'created');
+    expect(await namespaceInode(d.namespace)).toBeGreaterThan(0);
+  });
+
+  it('stale addresses', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    await sh(
+      'ip',
+      ['-n', d.namespace, '-batch', '-'],
+      [
+        `addr add 10.0.0.5/24 dev ${d.vethInside}`,
+        `addr add 2001:db8::99/64 dev ${d.vethInside} nodad`,
+        `addr del 172.16.100.2/24 dev ${d.vethInside}`,
+        `addr add 172.16.100.2/16 dev ${d.vethInside}`,
+        '',
+      ].join('\n'),
+    );
+    await ensureTwice(d, new CountingRunner(), 'updated');
+  });
+
+  it('wrong MTU on both ends', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    const inode = await namespaceInode(d.namespace);
+    await sh('ip', ['link', 'set', d.vethRoot, 'mtu', '1300']);
+    await sh('ip', ['-n', d.namespace, 'link', 'set', d.vethInside, 'mtu', '9000']);
+    const runner = new CountingRunner();
+    await ensureTwice(d, runner, 'updated');
+    expect(await namespaceInode(d.namespace)).toBe(inode);
+  });
+
+  it('MTU change of the network', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    await ensureTwice({ ...d, mtu: 1400 }, new CountingRunner(), 'updated');
+  });
+
+  it('wrong MAC while the link is up (live change), with IPv6 link-local following it', async () => {
+    const d = fakeNetwork({ addresses: ['169.254.169.254/32', ...v6('fa:16:3e:9d:cc:52')] });
+    await ensurePlumbing(d);
+    await sh('ip', ['-n', d.namespace, 'link', 'set', d.vethInside, 'address', 'fa:16:3e:00:00:99']);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+    // The port's MAC changes: the EUI-64 link-local moves with it.
+    const moved = {
+      ...d,
+      mac: 'fa:16:3e:11:22:33',
+      addresses: ['169.254.169.254/32', ...v6('fa:16:3e:11:22:33')],
+    };
+    await ensureTwice(moved, new CountingRunner(), 'updated');
+  });
+
+  it('links down', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    await sh('ip', ['link', 'set', d.vethRoot, 'down']);
+    await sh('ip', ['-n', d.namespace, '-batch', '-'], `link set lo down\nlink set ${d.vethInside} down\n`);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+  });
+});
+
+describe('removal and listing', () => {
+  it('removes veth and namespace; again is unchanged', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    expect(await listNamespaces(PREFIX)).toContain(d.namespace);
+    expect(await removePlumbing(d.namespace, d.vethRoot)).toBe('removed');
+    expect(await listNamespaces(PREFIX)).not.toContain(d.namespace);
+    expect(await rootLink(d.vethRoot)).toBeUndefined();
+    expect(await removePlumbing(d.namespace, d.vethRoot)).toBe('unchanged');
+  });
+
+  it('removes the veth even while a process keeps the namespace alive', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    const { execa } = await import('execa');
+    const holder = execa('ip', ['netns', 'exec', d.namespace, 'sleep', '30'], { reject: false });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await removePlumbing(d.namespace, d.vethRoot)).toBe('removed');
+      expect(await rootLink(d.vethRoot)).toBeUndefined();
+      expect(await listNamespaces(PREFIX)).not.toContain(d.namespace);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder;
+    }
+  });
+
+  it('listNamespaces filters by prefix', async () => {
+    const a = fakeNetwork();
+    const b = fakeNetwork();
+    await Promise.all([ensurePlumbing(a), ensurePlumbing(b)]);
+    const listed = await listNamespaces(PREFIX);
+    expect(listed).toEqual(expect.arrayContaining([a.namespace, b.namespace]));
+    expect(listed.every((n) => n.startsWith(PREFIX))).toBe(true);
+    expect(await listNamespaces(`${PREFIX}no-such-`)).toEqual([]);
+  });
+});
+
+describe('errors', () => {
+  it('a failing batch line becomes NETNS_COMMAND_FAILED naming command, line and stderr', async () => {
+    const d = fakeNetwork();
+    await ensurePlumbing(d);
+    const err = await applyPlumbing([
+      { op: 'addr-add', namespace: d.namespace, link: d.vethInside, cidr: '10.1.0.1/24' },
+      { op: 'addr-add', namespace: d.namespace, link: 'nosuchlink0', cidr: '10.2.0.1/24' },
+    ]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetnsCommandError);
+    expect(err).toMatchObject({
+      code: 'NETNS_COMMAND_FAILED',
+      retryable: true,
+      command: `ip -n ${d.namespace} -batch -`,
+      line: 'addr replace 10.2.0.1/24 dev nosuchlink0',
+    });
+    expect((err as NetnsCommandError).stderr).toMatch(/nosuchlink0|Cannot find device/);
+    // The plan carries on from where the failure left the host.
+    expect(await ensurePlumbing(d)).toBe('updated');
+    await expectConverged(d);
+  });
+});
