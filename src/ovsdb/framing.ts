@@ -1,0 +1,178 @@
+// Incremental framing of an OVSDB byte stream into JSON texts.
+//
+// RFC 7047 §4 runs JSON-RPC over a plain stream with no delimiters:
+// ovsdb-server writes whole JSON objects back to back, optionally separated
+// by whitespace. A frame ends where its outermost brace closes, so the framer
+// tracks nesting depth and whether it is inside a string (and just after a
+// backslash there). That state survives across chunks, so every byte is
+// scanned exactly once however the stream is cut. Multi-byte UTF-8 sequences
+// never contain ASCII bytes (all their bytes are >= 0x80), so the scan works on
+// raw bytes and decodes UTF-8 only for complete frames.
+//
+// A frame that spans chunks is kept as a list of chunk references and joined
+// once when it completes: a 50 MB initial dump arriving in 64 KiB chunks costs
+// one copy, not a quadratic series of them.
+import { OvsdbFrameTooLargeError, OvsdbMalformedMessageError } from './errors.js';
+
+export interface JsonFramerOptions {
+  /** Largest accepted frame in bytes (default 512 MiB). */
+  readonly maxFrameBytes?: number;
+  /** Names the peer in error messages. */
+  readonly remote?: string;
+}
+
+export const DEFAULT_MAX_FRAME_BYTES = 512 * 1024 * 1024;
+
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+
+export class JsonFramer {
+  readonly #maxFrameBytes: number;
+  readonly #remote: string;
+
+  // Scan state; invariant: depth > 0 exactly while a frame is open.
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+
+  /** Earlier chunks of the open frame (the first one sliced to its start). */
+  #parts: Buffer[] = [];
+  /** Bytes of the open frame held in #parts. */
+  #partsBytes = 0;
+
+  constructor(options: JsonFramerOptions = {}) {
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#remote = options.remote ?? 'peer';
+  }
+
+  /** True while a frame has started but not ended. */
+  get inFrame(): boolean {
+    return this.#depth > 0;
+  }
+
+  /**
+   * Scans `chunk` and returns the JSON texts of the frames it completes, in
+   * order. Throws OVSDB_FRAME_TOO_LARGE or OVSDB_MALFORMED_MESSAGE; after a
+   * throw the stream is unusable and the caller drops the connection.
+   */
+  push(chunk: Buffer): string[] {
+    const frames: string[] = [];
+    const n = chunk.length;
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escape = this.#escape;
+    // Start of the open frame within this chunk (0 when it began earlier).
+    let start = 0;
+    let i = 0;
+    while (i < n) {
+      const b = chunk[i]!;
+      if (depth === 0) {
+        // Between frames: whitespace, or the opening of the next object.
+        if (b === LBRACE || b === LBRACKET) {
+          depth = 1;
+          start = i;
+        } else if (b !== SPACE && b !== LF && b !== CR && b !== TAB) {
+          this.#reset();
+          throw new OvsdbMalformedMessageError(
+            this.#remote,
+            `unexpected byte 0x${b.toString(16).padStart(2, '0')} between JSON-RPC messages`,
+          );
+        }
+      } else if (inString) {
+        // Most frame bytes are string contents: jump to the next quote with
+        // memchr (Buffer#indexOf) and decide whether it is escaped by the
+        // parity of the backslash run before it.
+        if (escape) {
+          escape = false;
+          i++;
+        }
+        for (;;) {
+          const from = i;
+          const q = chunk.indexOf(QUOTE, from);
+          if (q < 0) {
+            escape = (backslashesBefore(chunk, n, from) & 1) === 1;
+            i = n;
+            break;
+          }
+          i = q + 1;
+          if ((backslashesBefore(chunk, q, from) & 1) === 0) {
+            inString = false;
+            break;
+          }
+        }
+        continue;
+      } else if (b === QUOTE) {
+        inString = true;
+      } else if (b === LBRACE || b === LBRACKET) {
+        depth++;
+      } else if (b === RBRACE || b === RBRACKET) {
+        if (--depth === 0) {
+          frames.push(this.#complete(chunk, start, i + 1));
+        }
+      }
+      i++;
+    }
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escape = escape;
+    if (depth > 0) {
+      const tail = start === 0 ? chunk : chunk.subarray(start);
+      this.#partsBytes += tail.length;
+      if (this.#partsBytes > this.#maxFrameBytes) {
+        const size = this.#partsBytes;
+        this.#reset();
+        throw new OvsdbFrameTooLargeError(this.#remote, size, this.#maxFrameBytes);
+      }
+      this.#parts.push(tail);
+    }
+    return frames;
+  }
+
+  /** Drops any partial frame (after a reconnect the stream starts afresh). */
+  reset(): void {
+    this.#reset();
+  }
+
+  #complete(chunk: Buffer, start: number, end: number): string {
+    if (this.#parts.length === 0) {
+      if (end - start > this.#maxFrameBytes) {
+        this.#reset();
+        throw new OvsdbFrameTooLargeError(this.#remote, end - start, this.#maxFrameBytes);
+      }
+      return chunk.toString('utf8', start, end);
+    }
+    const total = this.#partsBytes + end;
+    if (total > this.#maxFrameBytes) {
+      this.#reset();
+      throw new OvsdbFrameTooLargeError(this.#remote, total, this.#maxFrameBytes);
+    }
+    this.#parts.push(chunk.subarray(0, end));
+    const text = Buffer.concat(this.#parts, total).toString('utf8');
+    this.#parts = [];
+    this.#partsBytes = 0;
+    return text;
+  }
+
+  #reset(): void {
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escape = false;
+    this.#parts = [];
+    this.#partsBytes = 0;
+  }
+}
+
+/** Length of the run of backslashes ending just before `end`, not reaching below `floor`. */
+function backslashesBefore(chunk: Buffer, end: number, floor: number): number {
+  let k = end;
+  while (k > floor && chunk[k - 1] === BACKSLASH) k--;
+  return end - k;
+}
