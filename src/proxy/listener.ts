@@ -26,6 +26,8 @@ export interface OpenSocketsRequest {
   readonly timeoutMs: number;
   /** `ip` binary (tests may point elsewhere). */
   readonly ipCommand: string;
+  /** See HelperArgs.announceDelayMs; tests only. */
+  readonly announceDelayMs?: number;
 }
 
 /** A listening socket handed over by the helper. `server` is the transient
@@ -50,7 +52,11 @@ const STDERR_LIMIT = 4096;
  */
 export function openSockets(request: OpenSocketsRequest): Promise<OpenedSocket[]> {
   const target = request.namespace ?? 'the current network namespace';
-  const args: HelperArgs = { listen: request.listen, dadWaitMs: request.dadWaitMs };
+  const args: HelperArgs = {
+    listen: request.listen,
+    dadWaitMs: request.dadWaitMs,
+    announceDelayMs: request.announceDelayMs ?? 0,
+  };
   const node = [process.execPath, '-e', NETNS_LISTEN_HELPER_SOURCE, JSON.stringify(args)];
   const [command, ...argv] =
     request.namespace === undefined ? node : [request.ipCommand, 'netns', 'exec', request.namespace, ...node];

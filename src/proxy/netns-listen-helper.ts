@@ -29,6 +29,9 @@ export interface HelperArgs {
   /** How long to retry EADDRNOTAVAIL: an IPv6 address is unusable until
    *  duplicate address detection ends (RFC 4862 §5.4). */
   readonly dadWaitMs: number;
+  /** Pause between binding and handing over (0 in production): lets tests
+   *  prove that connections accepted meanwhile are passed up, not lost. */
+  readonly announceDelayMs?: number;
 }
 
 export interface HelperFailure {
@@ -70,7 +73,9 @@ function listen(spec) {
   });
 }
 
-Promise.all(args.listen.map(listen)).then((results) => {
+const pause = (results) => new Promise((resolve) => setTimeout(resolve, args.announceDelayMs || 0, results));
+
+Promise.all(args.listen.map(listen)).then(pause).then((results) => {
   const failures = results.filter((r) => r.err);
   if (failures.length > 0) {
     for (const r of results) if (r.server) r.server.close();
