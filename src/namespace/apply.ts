@@ -8,9 +8,10 @@
 // moved later. iproute2 stops a batch at the first failing line (no -force):
 // later lines depend on earlier ones.
 import { namespaceEnv, type NamespaceEnv } from './env.js';
-import { NetnsCommandError, NetnsInvalidDesiredError } from './errors.js';
+import { NetnsCommandError } from './errors.js';
 import { namespaceState, readRootLink } from './inspect.js';
 import type { PlumbingOutcome, PlumbingStep } from './types.js';
+import { assertLinkName, assertNamespaceName } from './validate.js';
 
 export interface PlannedCommand {
   readonly cmd: string;
@@ -75,12 +76,8 @@ export async function removePlumbing(
   vethRoot: string,
   envOverrides?: Partial<NamespaceEnv>,
 ): Promise<'unchanged' | 'removed'> {
-  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(namespace) || namespace === '.' || namespace === '..') {
-    throw new NetnsInvalidDesiredError(namespace, 'namespace', namespace, 'want 1-200 of [A-Za-z0-9_.-]');
-  }
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(vethRoot)) {
-    throw new NetnsInvalidDesiredError(namespace, 'vethRoot', vethRoot, 'want 1-15 of [A-Za-z0-9_.-]');
-  }
+  assertNamespaceName(namespace);
+  assertLinkName(namespace, 'vethRoot', vethRoot);
   const env = namespaceEnv(envOverrides);
   const gone = async (): Promise<[boolean, boolean]> => {
     const [ns, root] = await Promise.all([

@@ -15,7 +15,8 @@ export type {
   PlumbingOutcome,
 } from './types.js';
 export { inspectPlumbing, listNamespaces, namespaceInode } from './inspect.js';
-export { planPlumbing, validateDesired, isSoundPair } from './plan.js';
+export { planPlumbing, isSoundPair } from './plan.js';
+export { validateDesired } from './validate.js';
 export { applyPlumbing, removePlumbing, plumbingCommands, type PlannedCommand } from './apply.js';
 export { ensurePlumbing } from './ensure.js';
 export {

@@ -9,8 +9,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { parseCidr } from './cidr.js';
 import { namespaceEnv, type NamespaceEnv } from './env.js';
 import { NetnsInspectError } from './errors.js';
-import { isSoundPair, validateDesired } from './plan.js';
+import { isSoundPair } from './plan.js';
 import type { ActualPlumbing, DesiredPlumbing, InsideLink, RootLink } from './types.js';
+import { assertNamespaceName, validateDesired } from './validate.js';
 
 const nsfsDev = new Map<string, Promise<number>>();
 
@@ -76,6 +77,7 @@ export async function namespaceInode(
   envOverrides?: Partial<NamespaceEnv>,
 ): Promise<number | undefined> {
   const env = namespaceEnv(envOverrides);
+  assertNamespaceName(name);
   try {
     const st = await stat(`${env.netnsDir}/${name}`);
     return st.dev === (await nsfsDevice(env.selfNetns)) ? st.ino : undefined;
