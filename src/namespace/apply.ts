@@ -8,7 +8,7 @@
 // moved later. iproute2 stops a batch at the first failing line (no -force):
 // later lines depend on earlier ones.
 import { namespaceEnv, type NamespaceEnv } from './env.js';
-import { NetnsCommandError } from './errors.js';
+import { NetnsCommandError, NetnsInvalidDesiredError } from './errors.js';
 import { namespaceState, readRootLink } from './inspect.js';
 import type { PlumbingOutcome, PlumbingStep } from './types.js';
 import { assertLinkName, assertNamespaceName } from './validate.js';
@@ -19,6 +19,8 @@ export interface PlannedCommand {
   /** The batch lines fed on stdin, one per step; undefined for a plain command. */
   readonly lines?: readonly string[];
 }
+
+const SAFE_LINE = /^[A-Za-z0-9_.:/ -]+$/;
 
 /** Pure: the commands applyPlumbing would run for `steps`, in order. */
 export function plumbingCommands(steps: readonly PlumbingStep[]): PlannedCommand[] {
@@ -45,7 +47,12 @@ export function plumbingCommands(steps: readonly PlumbingStep[]): PlannedCommand
     const ns = stepNetns(step);
     if (batchNs !== ns) flush();
     batchNs = ns;
-    lines.push(batchLine(step));
+    const line = batchLine(step);
+    // Steps from planPlumbing are validated; hand-made ones must not smuggle
+    // a second command, a comment or quotes into the batch.
+    if (!SAFE_LINE.test(line))
+      throw new NetnsInvalidDesiredError(ns ?? 'root netns', 'step', step, 'unsafe token');
+    lines.push(line);
   }
   flush();
   return commands;
@@ -79,14 +86,15 @@ export async function removePlumbing(
   assertNamespaceName(namespace);
   assertLinkName(namespace, 'vethRoot', vethRoot);
   const env = namespaceEnv(envOverrides);
-  const gone = async (): Promise<[boolean, boolean]> => {
+  /** [namespace entry present, root link present] */
+  const present = async (): Promise<[boolean, boolean]> => {
     const [ns, root] = await Promise.all([
       namespaceState(namespace, env),
       readRootLink(vethRoot, env.sysClassNet),
     ]);
     return [ns !== 'absent', root !== undefined];
   };
-  const [hasNs, hasLink] = await gone();
+  const [hasNs, hasLink] = await present();
   if (!hasNs && !hasLink) return 'unchanged';
   const lines = [
     ...(hasLink ? [`link delete dev ${vethRoot}`] : []),
@@ -97,7 +105,7 @@ export async function removePlumbing(
   } catch (err) {
     // Raced with another remover (or the kernel reaping the pair): fine if
     // everything is gone now.
-    const [nsLeft, linkLeft] = await gone();
+    const [nsLeft, linkLeft] = await present();
     if (nsLeft || linkLeft) throw err;
   }
   return 'removed';

@@ -364,3 +364,27 @@ describe('planPlumbing: bad input', () => {
     expect(() => planPlumbing({ ...desired, mtu: 10 }, right)).toThrow(`${NS}: invalid mtu 10`);
   });
 });
+
+describe('plumbingCommands', () => {
+  it('refuses hand-made steps that would inject batch lines', () => {
+    expect(() =>
+      plumbingCommands([{ op: 'addr-add', namespace: NS, link: IN, cidr: '10.0.0.1/24\nnetns delete x' }]),
+    ).toThrow(expect.objectContaining({ code: 'NETNS_INVALID_DESIRED' }));
+    expect(() => plumbingCommands([{ op: 'link-delete', link: 'a#b' }])).toThrow(
+      expect.objectContaining({ code: 'NETNS_INVALID_DESIRED' }),
+    );
+  });
+
+  it('groups consecutive steps per netns and keeps their order', () => {
+    const steps: PlumbingStep[] = [
+      { op: 'link-set', link: ROOT, mtu: 1400 },
+      { op: 'link-set', namespace: NS, link: IN, mtu: 1400 },
+      { op: 'link-set', link: ROOT, up: true },
+    ];
+    expect(plumbingCommands(steps).map((c) => c.lines)).toEqual([
+      [`link set dev ${ROOT} mtu 1400`],
+      [`link set dev ${IN} mtu 1400`],
+      [`link set dev ${ROOT} up`],
+    ]);
+  });
+});
