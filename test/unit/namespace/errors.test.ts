@@ -1,40 +1,50 @@
+// The catalogue in src/namespace/errors.ts and docs/errors.md agree.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  NETNS_ERROR_CODES,
-  NetnsCommandError,
-  NetnsError,
-  NetnsInspectError,
-  NetnsInvalidDesiredError,
-  NetnsOvsBridgeMissingError,
-  NetnsSpawnError,
-} from '../../../src/namespace/index.js';
+import * as errors from '../../../src/namespace/errors.js';
+
+const samples: errors.NetnsError[] = [
+  new errors.NetnsInvalidDesiredError('ovnmeta-x', 'mtu', 1, 'too small'),
+  new errors.NetnsCommandError(
+    'ip -n ovnmeta-x -batch -',
+    1,
+    'RTNETLINK answers: File exists\nCommand failed -:2\n',
+    'addr replace …',
+  ),
+  new errors.NetnsSpawnError('ip -batch -', Object.assign(new Error('spawn ip ENOENT'), { code: 'ENOENT' })),
+  new errors.NetnsInspectError('ovnmeta-x', 'bad json'),
+  new errors.NetnsOvsBridgeMissingError('br-int'),
+];
 
 describe('NETNS_ error catalogue', () => {
-  const samples: NetnsError[] = [
-    new NetnsInvalidDesiredError('ovnmeta-x', 'mtu', 1, 'too small'),
-    new NetnsCommandError(
-      'ip -n ovnmeta-x -batch -',
-      1,
-      'RTNETLINK answers: File exists\nCommand failed -:2\n',
-      'addr replace …',
-    ),
-    new NetnsSpawnError('ip -batch -', Object.assign(new Error('spawn ip ENOENT'), { code: 'ENOENT' })),
-    new NetnsInspectError('ovnmeta-x', 'bad json'),
-    new NetnsOvsBridgeMissingError('br-int'),
-  ];
+  const classes = Object.values(errors).filter(
+    (value): value is abstract new (...args: never[]) => errors.NetnsError =>
+      typeof value === 'function' && value.prototype instanceof errors.NetnsError,
+  );
 
-  it('has one class per code, each a NetnsError with a NETNS_ code', () => {
-    expect(samples.map((e) => e.code).sort()).toEqual([...NETNS_ERROR_CODES].sort());
+  it('has one sample per class and code, each with its name, a NETNS_ code and retryable', () => {
+    expect(new Set(samples.map((e) => e.constructor))).toEqual(new Set(classes));
+    expect(samples.map((e) => e.code).sort()).toEqual([...errors.NETNS_ERROR_CODES].sort());
     for (const e of samples) {
-      expect(e).toBeInstanceOf(NetnsError);
-      expect(e.code).toMatch(/^NETNS_[A-Z_]+$/);
       expect(e.name).toBe(e.constructor.name);
+      expect(e.code).toMatch(/^NETNS_[A-Z_]+$/);
       expect(typeof e.retryable).toBe('boolean');
     }
   });
 
+  it('lists every code, with its class and retryability, in docs/errors.md', () => {
+    const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^\| `(NETNS_[A-Z_]+)` \| `(\w+)` \| ([^|]+?) \|/gm)];
+    expect(documented.map((m) => m[1]).sort()).toEqual([...errors.NETNS_ERROR_CODES].sort());
+    for (const [, code, name, retryable] of documented) {
+      const sample = samples.find((e) => e.code === code)!;
+      expect(sample.name).toBe(name);
+      if (retryable === 'yes' || retryable === 'no') expect(sample.retryable).toBe(retryable === 'yes');
+    }
+  });
+
   it('names the object and the failing batch line', () => {
-    const e = samples[1] as NetnsCommandError;
+    const e = samples[1] as errors.NetnsCommandError;
     expect(e.message).toBe(
       'ip -n ovnmeta-x -batch - (at "addr replace …") exited 1: RTNETLINK answers: File exists',
     );
@@ -44,7 +54,10 @@ describe('NETNS_ error catalogue', () => {
   it('a missing binary is terminal, a transient spawn failure is not', () => {
     expect(samples[2]!.retryable).toBe(false);
     expect(samples[2]!.cause).toBeInstanceOf(Error);
-    const eagain = new NetnsSpawnError('ip', Object.assign(new Error('spawn EAGAIN'), { code: 'EAGAIN' }));
+    const eagain = new errors.NetnsSpawnError(
+      'ip',
+      Object.assign(new Error('spawn EAGAIN'), { code: 'EAGAIN' }),
+    );
     expect(eagain.retryable).toBe(true);
   });
 });
