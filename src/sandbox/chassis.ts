@@ -1,0 +1,425 @@
+// A whole OVN chassis in userspace, in one temp dir, for tests, benches and
+// `ovnmeta demo`: the local Open_vSwitch ovsdb-server and ovs-vswitchd, the
+// NB and SB ovsdb-servers (SB also on tcp 127.0.0.1), ovn-northd and
+// ovn-controller, wired as in /work/shared/reference/ovn-test-env.md. Every
+// daemon has its own pid file, unixctl socket and log in the dir, and is
+// stopped by pid; several chassis can live side by side (see the datapath
+// note in netdev-lock.ts: only one `netdev` chassis per machine, any number
+// of `dummy` ones).
+//
+// Start-up runs independent steps in parallel: the three databases are
+// created and served at once, the OVS db is configured (--no-wait) while
+// northd starts, then vswitchd, then ovn-controller; ready means the SB
+// Chassis row of this system-id exists.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Daemon, type DaemonSpec } from './daemon.js';
+import { SandboxDatapathBusyError, SandboxTimeoutError } from './errors.js';
+import { acquireNetdevLock, type NetdevLock } from './netdev-lock.js';
+import { run, sleep } from './run.js';
+
+export const SCHEMAS = {
+  ovs: '/usr/share/openvswitch/vswitch.ovsschema',
+  nb: '/usr/share/ovn/ovn-nb.ovsschema',
+  sb: '/usr/share/ovn/ovn-sb.ovsschema',
+} as const;
+
+export interface ChassisOptions {
+  /** Label for names and messages; default `sbx-<random>` (unique per run). */
+  readonly name?: string;
+  /** OVS external_ids:system-id, the SB Chassis name; default `name`. */
+  readonly systemId?: string;
+  /** Integration bridge; default br-int. Set as external_ids:ovn-bridge. */
+  readonly bridge?: string;
+  /**
+   * `netdev`: as on a DPDK host, the agent must fill TCP checksums; one per
+   * machine (waits for the lock). `dummy`: same userspace datapath without
+   * kernel tap devices; any number side by side. Default netdev.
+   */
+  readonly datapathType?: 'netdev' | 'dummy';
+  /** How long to wait for another netdev chassis to stop (default 120 s). */
+  readonly lockTimeoutMs?: number;
+  /** Parent of the temp dir (default the OS temp dir). */
+  readonly parentDir?: string;
+}
+
+/** Something a chassis must remove when it stops (a VM, a fake chassis). */
+export interface Owned {
+  stop(): Promise<void>;
+}
+
+type DaemonName = 'ovsdb' | 'vswitchd' | 'nb' | 'sb' | 'northd' | 'controller';
+
+export class Chassis {
+  readonly env: Readonly<Record<string, string>>;
+  readonly ovsDbRemote: string;
+  readonly sbRemote: string;
+  readonly nbRemote: string;
+  /** SB Chassis._uuid of this system-id, known once started. */
+  chassisUuid = '';
+  /** Wall time of startChassis, in ms. */
+  startupMs = 0;
+  #sbPort = 0;
+  #daemons = new Map<DaemonName, Daemon>();
+  #owned = new Set<Owned>();
+  #lock: NetdevLock | undefined;
+  #stopped = false;
+
+  constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly systemId: string,
+    readonly bridge: string,
+    readonly datapathType: 'netdev' | 'dummy',
+  ) {
+    this.env = Object.fromEntries(
+      ['OVS_RUNDIR', 'OVS_LOGDIR', 'OVS_DBDIR', 'OVN_RUNDIR', 'OVN_LOGDIR', 'OVN_DBDIR'].map((k) => [k, dir]),
+    );
+    this.ovsDbRemote = `unix:${join(dir, 'db.sock')}`;
+    this.sbRemote = `unix:${join(dir, 'sb.sock')}`;
+    this.nbRemote = `unix:${join(dir, 'nb.sock')}`;
+  }
+
+  /** The SB on tcp (what a remote agent would use), `tcp:127.0.0.1:<port>`. */
+  get sbTcpRemote(): string {
+    return `tcp:127.0.0.1:${this.#sbPort}`;
+  }
+
+  get sbPort(): number {
+    return this.#sbPort;
+  }
+
+  /** Pid of one of the chassis daemons (for crash tests: SIGSTOP, SIGKILL). */
+  daemon(name: DaemonName): Daemon {
+    const d = this.#daemons.get(name);
+    if (d === undefined) throw new Error(`chassis ${this.name}: no daemon ${name}`);
+    return d;
+  }
+
+  vsctl(...args: string[]): Promise<string> {
+    return run('ovs-vsctl', [`--db=${this.ovsDbRemote}`, '--timeout=20', ...args], { env: this.env });
+  }
+
+  nbctl(...args: string[]): Promise<string> {
+    return run('ovn-nbctl', [`--db=${this.nbRemote}`, '--timeout=20', ...args], { env: this.env });
+  }
+
+  sbctl(...args: string[]): Promise<string> {
+    return run('ovn-sbctl', [`--db=${this.sbRemote}`, '--timeout=20', ...args], { env: this.env });
+  }
+
+  /** ovs-appctl/ovn-appctl against a daemon of this chassis. */
+  appctl(daemon: DaemonName, ...args: string[]): Promise<string> {
+    return run('ovs-appctl', ['-t', this.#ctl(daemon), ...args], { env: this.env });
+  }
+
+  /** `ovn-trace --minimal` on the SB of this chassis. */
+  ovnTrace(datapath: string, microflow: string): Promise<string> {
+    // --no-friendly-names: uuid-named ports (all of neutron's) are printed whole.
+    return run(
+      'ovn-trace',
+      [`--db=${this.sbRemote}`, '--minimal', '--no-friendly-names', datapath, microflow],
+      {
+        env: this.env,
+      },
+    );
+  }
+
+  /** `Port_Binding.chassis` of a logical port: a Chassis _uuid, or '' when unbound. */
+  async bindingOf(logicalPort: string): Promise<string> {
+    return this.sbctl(
+      '--bare',
+      '--columns=chassis',
+      'find',
+      'Port_Binding',
+      `logical_port=${quote(logicalPort)}`,
+    );
+  }
+
+  /** Polls `fn` until it returns a value other than undefined/false/null. */
+  async waitFor<T>(
+    fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+    timeoutMs = 10_000,
+    what = 'a condition',
+  ): Promise<T> {
+    return waitFor(fn, timeoutMs, what);
+  }
+
+  /** Registers something to remove at stop(), VMs first. */
+  own(thing: Owned): void {
+    this.#owned.add(thing);
+  }
+
+  disown(thing: Owned): void {
+    this.#owned.delete(thing);
+  }
+
+  /** Restarts the SB ovsdb-server on the same socket and tcp port. */
+  async restartSb(): Promise<void> {
+    await this.daemon('sb').stop();
+    await this.#start('sb', this.#sbSpec());
+  }
+
+  async stopController(): Promise<void> {
+    await this.daemon('controller').stop();
+  }
+
+  async startController(): Promise<void> {
+    await this.#start('controller', this.#controllerSpec());
+  }
+
+  /**
+   * Stops everything this chassis started and removes what it made: VMs and
+   * fake chassis, daemons (vswitchd with `exit --cleanup`, which deletes its
+   * datapath's kernel tap devices), the netdev lock and the dir. Tolerant:
+   * runs every step even when some fail, then throws the first failure.
+   */
+  async stop(options: { keepDir?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const failures: unknown[] = [];
+    const attempt = async (step: () => Promise<unknown>): Promise<void> => {
+      try {
+        await step();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    for (const thing of [...this.#owned].reverse()) await attempt(() => thing.stop());
+    this.#owned.clear();
+    await attempt(() => this.#daemons.get('controller')?.stop() ?? Promise.resolve());
+    await attempt(() => this.#daemons.get('northd')?.stop() ?? Promise.resolve());
+    const vswitchd = this.#daemons.get('vswitchd');
+    if (vswitchd?.running) {
+      // Without --cleanup, netdev taps (ovs-netdev, br-int) outlive the
+      // daemon; and a SIGTERM during the cleanup interrupts it, so wait.
+      await attempt(async () => {
+        await this.appctl('vswitchd', 'exit', '--cleanup');
+        await vswitchd.waitExit(5_000);
+      });
+    }
+    await attempt(() => vswitchd?.stop() ?? Promise.resolve());
+    await Promise.all(
+      ['ovsdb', 'nb', 'sb'].map((n) =>
+        attempt(() => this.#daemons.get(n as DaemonName)?.stop() ?? Promise.resolve()),
+      ),
+    );
+    await attempt(() => this.#lock?.release() ?? Promise.resolve());
+    const keep = options.keepDir || process.env.OVNMETA_SANDBOX_KEEP === '1';
+    if (!keep) await attempt(() => rm(this.dir, { recursive: true, force: true }));
+    if (failures.length > 0) throw failures[0];
+  }
+
+  // --- start-up -----------------------------------------------------------
+
+  /** Used by startChassis only. */
+  async boot(lockTimeoutMs: number): Promise<void> {
+    const t0 = performance.now();
+    if (this.datapathType === 'netdev') this.#lock = await acquireNetdevLock(this.dir, lockTimeoutMs);
+    await Promise.all(
+      (['ovs', 'nb', 'sb'] as const).map((db) =>
+        run('ovsdb-tool', ['create', join(this.dir, `${db === 'ovs' ? 'conf' : db}.db`), SCHEMAS[db]]),
+      ),
+    );
+    await Promise.all([
+      this.#start('ovsdb', this.#ovsdbSpec('ovsdb', 'conf.db', 'db.sock')),
+      this.#start('nb', this.#ovsdbSpec('nb', 'nb.db', 'nb.sock')),
+      this.#start('sb', this.#sbSpec()),
+    ]);
+    const externalIds = [
+      `external_ids:system-id=${quote(this.systemId)}`,
+      `external_ids:hostname=${quote(this.name)}`,
+      `external_ids:ovn-remote=${quote(this.sbRemote)}`,
+      'external_ids:ovn-encap-type=geneve',
+      'external_ids:ovn-encap-ip=127.0.0.1',
+      `external_ids:ovn-bridge=${quote(this.bridge)}`,
+      `external_ids:ovn-bridge-datapath-type=${this.datapathType}`,
+    ];
+    await Promise.all([
+      this.vsctl(
+        '--no-wait',
+        'init',
+        '--',
+        'set',
+        'Open_vSwitch',
+        '.',
+        ...externalIds,
+        '--',
+        'add-br',
+        this.bridge,
+        '--',
+        'set',
+        'Bridge',
+        this.bridge,
+        `datapath_type=${this.datapathType}`,
+        'fail-mode=secure',
+      ),
+      this.#start('northd', this.#northdSpec()),
+    ]);
+    const vswitchd = await this.#start('vswitchd', this.#vswitchdSpec());
+    await this.#lock?.setHolder(vswitchd.pid, this.dir);
+    await this.#waitBridge();
+    await this.#start('controller', this.#controllerSpec());
+    this.chassisUuid = await this.waitFor(
+      async () =>
+        (await this.sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${quote(this.systemId)}`)) ||
+        undefined,
+      15_000,
+      `SB Chassis ${this.systemId} (ovn-controller registration)`,
+    );
+    this.startupMs = Math.round(performance.now() - t0);
+  }
+
+  // The bridge's internal interface gets an ofport once the datapath opened;
+  // a netdev datapath whose taps another vswitchd holds (one outside any
+  // sandbox: the lock covers ours) reports the error there instead.
+  async #waitBridge(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const [ofport = '', error = ''] = (
+        await this.vsctl('--bare', '--columns=ofport,error', 'list', 'Interface', this.bridge)
+      ).split('\n');
+      if (error.trim() !== '') {
+        throw new SandboxDatapathBusyError(`another ovs-vswitchd (${this.bridge}: ${error.trim()})`);
+      }
+      if (ofport.trim() !== '' && Number(ofport) >= 0) return;
+      if (Date.now() > deadline)
+        throw new SandboxTimeoutError(`bridge ${this.bridge} of ${this.name}`, 10_000);
+      await sleep(20);
+    }
+  }
+
+  #ctl(daemon: DaemonName): string {
+    if (daemon === 'controller') {
+      // ovn-controller 23.03 has no --unixctl; its socket carries its pid.
+      return join(this.dir, `ovn-controller.${this.daemon('controller').pid}.ctl`);
+    }
+    return join(this.dir, `${daemon}.ctl`);
+  }
+
+  #common(name: string): string[] {
+    return [
+      `--pidfile=${join(this.dir, `${name}.pid`)}`,
+      '--detach',
+      `--log-file=${join(this.dir, `${name}.log`)}`,
+    ];
+  }
+
+  #spec(name: DaemonName, command: string, args: string[], extra: Partial<DaemonSpec> = {}): DaemonSpec {
+    return {
+      name: `${this.name}/${name}`,
+      command,
+      args,
+      pidFile: join(this.dir, `${name}.pid`),
+      logFile: join(this.dir, `${name}.log`),
+      env: this.env,
+      ...extra,
+    };
+  }
+
+  #ovsdbSpec(name: 'ovsdb' | 'nb' | 'sb', db: string, sock: string, remotes: string[] = []): DaemonSpec {
+    return this.#spec(name, 'ovsdb-server', [
+      join(this.dir, db),
+      `--remote=punix:${join(this.dir, sock)}`,
+      ...remotes,
+      `--unixctl=${join(this.dir, `${name}.ctl`)}`,
+      ...this.#common(name),
+    ]);
+  }
+
+  // The tcp port is picked by the kernel the first time (ptcp:0) and pinned
+  // for restarts, so clients reconnect to the same address.
+  #sbSpec(): DaemonSpec {
+    return this.#ovsdbSpec('sb', 'sb.db', 'sb.sock', [`--remote=ptcp:${this.#sbPort}:127.0.0.1`]);
+  }
+
+  #vswitchdSpec(): DaemonSpec {
+    const dummy = this.datapathType === 'dummy' ? ['--enable-dummy'] : [];
+    return this.#spec('vswitchd', 'ovs-vswitchd', [
+      this.ovsDbRemote,
+      ...dummy,
+      `--unixctl=${join(this.dir, 'vswitchd.ctl')}`,
+      ...this.#common('vswitchd'),
+    ]);
+  }
+
+  #northdSpec(): DaemonSpec {
+    return this.#spec('northd', 'ovn-northd', [
+      `--ovnnb-db=${this.nbRemote}`,
+      `--ovnsb-db=${this.sbRemote}`,
+      `--unixctl=${join(this.dir, 'northd.ctl')}`,
+      ...this.#common('northd'),
+    ]);
+  }
+
+  #controllerSpec(): DaemonSpec {
+    return this.#spec('controller', 'ovn-controller', [this.ovsDbRemote, ...this.#common('controller')]);
+  }
+
+  async #start(name: DaemonName, spec: DaemonSpec): Promise<Daemon> {
+    const daemon = await new Daemon(spec).start();
+    this.#daemons.set(name, daemon);
+    if (name === 'sb' && this.#sbPort === 0) this.#sbPort = await readListeningPort(join(this.dir, 'sb.log'));
+    return daemon;
+  }
+}
+
+// lib/socket-util.c logs "0:127.0.0.1: listening on port N" once bound.
+async function readListeningPort(logFile: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const match = /listening on port (\d+)/.exec(await readFile(logFile, 'utf8').catch(() => ''));
+    if (match) return Number(match[1]);
+    await sleep(10);
+  }
+  throw new SandboxTimeoutError(`"listening on port" in ${logFile}`, 2_000);
+}
+
+/** Quotes a string for the ovs-vsctl/ovn-nbctl value syntax (ovsdb-data). */
+export function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+  timeoutMs = 10_000,
+  what = 'a condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined && value !== false && value !== null) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new SandboxTimeoutError(what, timeoutMs, { cause: lastError });
+    await sleep(25);
+  }
+}
+
+function uniqueName(): string {
+  return `sbx-${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** Starts a chassis; on failure stops whatever had started. */
+export async function startChassis(options: ChassisOptions = {}): Promise<Chassis> {
+  const name = options.name ?? uniqueName();
+  const dir = await mkdtemp(join(options.parentDir ?? tmpdir(), 'ovn-sandbox-'));
+  const chassis = new Chassis(
+    dir,
+    name,
+    options.systemId ?? name,
+    options.bridge ?? 'br-int',
+    options.datapathType ?? 'netdev',
+  );
+  try {
+    await chassis.boot(options.lockTimeoutMs ?? 120_000);
+  } catch (err) {
+    await chassis.stop({ keepDir: true }).catch(() => undefined);
+    throw err;
+  }
+  return chassis;
+}
