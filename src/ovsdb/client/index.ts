@@ -1,0 +1,10 @@
+export { OvsdbClient } from './client.js';
+export type {
+  OvsdbClientOptions,
+  MonitorSpec,
+  TableMonitorSpec,
+  ConditionsUpdate,
+  Logger,
+  Clock,
+} from './options.js';
+export type { ClientStatus, ClientStats } from './status.js';
