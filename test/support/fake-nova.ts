@@ -25,6 +25,8 @@ export interface FakeNovaOptions {
   readonly host?: string;
   readonly port?: number;
   readonly tls?: FakeNovaTls;
+  /** Keep `requests` (default true; benches turn it off). */
+  readonly record?: boolean;
 }
 
 export interface RecordedRequest {
@@ -91,11 +93,10 @@ export function expectedSignature(secret: string, instanceId: string): string {
 
 export async function startFakeNova(options: FakeNovaOptions): Promise<FakeNova> {
   const host = options.host ?? '127.0.0.1';
-  let nova: FakeNova | undefined;
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => answer(nova!, options.secret, req, Buffer.concat(chunks), res));
+    req.on('end', () => answer(nova, options, req, Buffer.concat(chunks), res));
   };
   const server = options.tls
     ? https.createServer(
@@ -113,14 +114,19 @@ export async function startFakeNova(options: FakeNovaOptions): Promise<FakeNova>
     server.once('error', reject);
     server.listen({ host, port: options.port ?? 0 }, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  nova = new FakeNova(server, host, port, options.tls ? 'https' : 'http');
+  // Requests arrive only after listen, so onRequest never sees it unset.
+  const nova = new FakeNova(
+    server,
+    host,
+    (server.address() as AddressInfo).port,
+    options.tls ? 'https' : 'http',
+  );
   return nova;
 }
 
 function answer(
   nova: FakeNova,
-  secret: string,
+  { secret, record = true }: FakeNovaOptions,
   req: http.IncomingMessage,
   body: Buffer,
   res: http.ServerResponse,
@@ -138,7 +144,7 @@ function answer(
     body,
     signatureValid,
   };
-  nova.requests.push(recorded);
+  if (record) nova.requests.push(recorded);
 
   if (instanceId === undefined)
     return send(res, { status: 400, body: 'X-Instance-ID header is missing from request.' });

@@ -18,8 +18,7 @@ const samples: errors.ProxyError[] = [
 
 describe('PROXY_ error catalogue', () => {
   const classes = Object.values(errors).filter(
-    (value): value is abstract new (...args: never[]) => errors.ProxyError =>
-      typeof value === 'function' && value.prototype instanceof errors.ProxyError,
+    (value: unknown) => typeof value === 'function' && value.prototype instanceof errors.ProxyError,
   );
 
   it('has one sample per class, each with its name, a PROXY_ code and retryable', () => {
