@@ -138,9 +138,8 @@ function configure_ovnmeta {
     if is_service_enabled q-svc neutron-api; then
         iniset "/$Q_PLUGIN_CONF_FILE" ovn ovn_metadata_enabled True
     fi
-    # q-ovn-agent may already have an ini with the metadata extension
-    # (settings strips it from OVN_AGENT_EXTENSIONS; this covers an
-    # OVN_AGENT_EXTENSIONS that devstack set again after settings).
+    # q-ovn-agent kept for other extensions: devstack wrote its ini with
+    # metadata in the list; stack.sh starts it after post-config.
     if is_service_enabled q-ovn-agent neutron-ovn-agent && [[ -f $OVN_AGENT_CONF ]]; then
         iniset "$OVN_AGENT_CONF" agent extensions "$(_ovnmeta_without_metadata "$(iniget "$OVN_AGENT_CONF" agent extensions)")"
     fi

@@ -59,14 +59,31 @@ describe('devstack/settings', () => {
     expect(services).not.toContain('q-ovn-metadata-agent');
   });
 
-  it('removes only the metadata extension of q-ovn-agent', async () => {
+  it('keeps q-ovn-agent and its extension list when it has other extensions', async () => {
     const h = await host({
       services: [...CONTROLLER, ...CHASSIS, 'q-ovn-agent'],
-      env: { OVN_AGENT_EXTENSIONS: 'qos_hwol,metadata,noop' },
+      env: { OVN_AGENT_EXTENSIONS: 'qos_hwol,metadata' },
     });
     const { calls } = await h.run('stack', 'pre-install');
-    expect(callsTo(calls, 'settings')[0]![2]).toBe('OVN_AGENT_EXTENSIONS=qos_hwol,noop');
+    // devstack writes q-ovn-agent's ini only when the list names metadata;
+    // post-config takes it out of the ini (below).
+    expect(callsTo(calls, 'settings')[0]![2]).toBe('OVN_AGENT_EXTENSIONS=qos_hwol,metadata');
     expect(servicesAfterSettings(calls)).toEqual(expect.arrayContaining(['q-ovn-agent', 'ovnmeta-agent']));
+  });
+
+  it('disables q-ovn-agent when metadata was its only extension', async () => {
+    const h = await host({
+      services: [...CONTROLLER, ...CHASSIS, 'q-ovn-agent'],
+      env: { OVN_AGENT_EXTENSIONS: 'metadata' },
+    });
+    const { calls } = await h.run('stack', 'pre-install');
+    expect(callsTo(calls, 'disable_service')).toEqual([
+      ['disable_service', 'q-ovn-metadata-agent', 'neutron-ovn-metadata-agent'],
+      ['disable_service', 'q-ovn-agent', 'neutron-ovn-agent'],
+    ]);
+    const services = servicesAfterSettings(calls);
+    expect(services).not.toContain('q-ovn-agent');
+    expect(services).toContain('ovnmeta-agent');
   });
 
   it('leaves a node without ovn-controller alone, in every phase', async () => {
@@ -258,7 +275,10 @@ describe('stack post-config', () => {
   });
 
   it('strips the metadata extension from an existing q-ovn-agent ini', async () => {
-    const h = await host({ services: [...CONTROLLER, ...CHASSIS, 'q-ovn-agent'] });
+    const h = await host({
+      services: [...CONTROLLER, ...CHASSIS, 'q-ovn-agent'],
+      env: { OVN_AGENT_EXTENSIONS: 'metadata,qos_hwol' },
+    });
     await writeFile(h.env.OVN_AGENT_CONF!, '[agent]\nextensions = metadata,qos_hwol\n');
     await h.run('stack', 'post-config');
     expect(parseIni(await h.read(h.env.OVN_AGENT_CONF!)).agent).toEqual({ extensions: 'qos_hwol' });
