@@ -6,8 +6,9 @@
 # devstack sources this file from run_plugins (functions-common) as
 #   source $DEST/ovnmeta/devstack/plugin.sh <mode> [phase]
 # inside stack.sh / unstack.sh / clean.sh, with their functions and variables
-# in scope. So it defines no function that devstack has, never `exit`s, and
-# leaves the shell options as it found them.
+# in scope (and the ones devstack/settings defines: devstack sources that
+# file first). So it defines no function that devstack has, never `exit`s,
+# and leaves the shell options as it found them.
 #
 #   stack pre-install  find a Node >= 20.18.1 early, before the long install
 #   stack install      Node (see settings) + `npm ci && npm run build`
@@ -112,8 +113,10 @@ function configure_ovnmeta {
     # The secret: METADATA_PROXY_SHARED_SECRET when set (then nova gets it
     # too), else whatever nova already has; both sides must agree.
     # Written from scratch on every stack: no option survives from an older run.
+    # Mode 0600 before anything is written: it will hold the shared secret.
     sudo install -d -o "$STACK_USER" "$(dirname "$OVNMETA_CONF")"
     rm -f "$OVNMETA_CONF"
+    install -m 0600 /dev/null "$OVNMETA_CONF"
     iniset "$OVNMETA_CONF" DEFAULT debug "$ENABLE_DEBUG_LOG_LEVEL"
     iniset "$OVNMETA_CONF" DEFAULT state_path "$DATA_DIR/neutron"
     iniset "$OVNMETA_CONF" DEFAULT nova_metadata_host "$OVN_META_DATA_HOST"

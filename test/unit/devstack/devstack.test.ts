@@ -3,7 +3,7 @@
 // devstack's functions that records every call (test/unit/devstack/stub).
 // devstack itself cannot run here; what it would be asked to do can be read.
 import { spawnSync } from 'node:child_process';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseIni } from 'ini';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -193,6 +193,7 @@ describe('stack post-config', () => {
       ['iniset', conf, 'ovnmeta', 'metrics_bind', '127.0.0.1:9105'],
       ['iniset', conf, 'DEFAULT', 'metadata_proxy_shared_secret', secret],
     ]);
+    expect((await stat(conf)).mode & 0o777, 'it holds the secret').toBe(0o600);
     const text = await h.read(conf);
     const config = parseConfig([{ name: conf, text }]);
     expect(config.DEFAULT.nova_metadata_host).toBe('10.0.0.5');
