@@ -110,10 +110,8 @@ function install_ovnmeta {
 
 function configure_ovnmeta {
     local secret xtrace
-    # The secret: METADATA_PROXY_SHARED_SECRET when set (then nova gets it
-    # too), else whatever nova already has; both sides must agree.
-    # Written from scratch on every stack: no option survives from an older run.
-    # Mode 0600 before anything is written: it will hold the shared secret.
+    # Written from scratch on every stack (no option survives from an older
+    # run), mode 0600 before anything is in it: it will hold the secret.
     sudo install -d -o "$STACK_USER" "$(dirname "$OVNMETA_CONF")"
     rm -f "$OVNMETA_CONF"
     install -m 0600 /dev/null "$OVNMETA_CONF"
@@ -147,7 +145,9 @@ function configure_ovnmeta {
         iniset "$OVN_AGENT_CONF" agent extensions "$(_ovnmeta_without_metadata "$(iniget "$OVN_AGENT_CONF" agent extensions)")"
     fi
 
-    # The shared secret never reaches devstack's xtrace log.
+    # The shared secret: METADATA_PROXY_SHARED_SECRET when set (then nova
+    # gets it too; every node of a multi-node cloud needs the same one), else
+    # whatever nova already has. It never reaches devstack's xtrace log.
     xtrace=$(set +o | grep xtrace)
     set +o xtrace
     secret=${METADATA_PROXY_SHARED_SECRET:-}
