@@ -162,12 +162,37 @@ export class Chassis {
     await this.#start('sb', this.#sbSpec());
   }
 
-  async stopController(): Promise<void> {
-    await this.daemon('controller').stop();
+  /**
+   * Stops ovn-controller. By default as `systemctl stop` does, with
+   * `ovn-appctl exit`: it deletes its Chassis and Chassis_Private rows
+   * (ovn-controller(8)). `keepChassis` sends SIGTERM instead, which leaves
+   * them, as a crash or `exit --restart` would.
+   */
+  async stopController(options: { keepChassis?: boolean } = {}): Promise<void> {
+    const controller = this.daemon('controller');
+    if (!options.keepChassis && controller.running) {
+      await this.appctl('controller', 'exit');
+      if (await controller.waitExit(10_000)) return;
+    }
+    await controller.stop();
   }
 
+  /** Starts ovn-controller again; resolves once its Chassis row exists (chassisUuid may change). */
   async startController(): Promise<void> {
     await this.#start('controller', this.#controllerSpec());
+    await this.#waitChassisRow();
+  }
+
+  // ovn-controller registers (or, after `exit`, re-creates with a new uuid)
+  // the SB Chassis of its system-id.
+  async #waitChassisRow(): Promise<void> {
+    this.chassisUuid = await this.waitFor(
+      async () =>
+        (await this.sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${quote(this.systemId)}`)) ||
+        undefined,
+      15_000,
+      `SB Chassis ${this.systemId} (ovn-controller registration)`,
+    );
   }
 
   /**
@@ -262,13 +287,7 @@ export class Chassis {
     await this.#lock?.setHolder(vswitchd.pid, this.dir);
     await this.#waitBridge();
     await this.#start('controller', this.#controllerSpec());
-    this.chassisUuid = await this.waitFor(
-      async () =>
-        (await this.sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${quote(this.systemId)}`)) ||
-        undefined,
-      15_000,
-      `SB Chassis ${this.systemId} (ovn-controller registration)`,
-    );
+    await this.#waitChassisRow();
     this.startupMs = Math.round(performance.now() - t0);
   }
 
