@@ -11,7 +11,9 @@
 //   exception: on veths we create, `addrgenmode none` stops the kernel from
 //   making one, and the EUI-64 link-local is added explicitly when wanted
 //   (it is then the same address the kernel would have made). On adopted
-//   veths a kernel-made link-local is kept when wanted, removed when not.
+//   veths a kernel-made link-local is kept when wanted, removed when not,
+//   and `addrgenmode none` is set before we bring such a link up (the
+//   event on which the kernel makes one).
 // - Checksum fill for netdev datapaths: `ethtool -K <inside> tx off` rather
 //   than neutron's iptables CHECKSUM rule: one spawn, no iptables or
 //   xt_CHECKSUM needed, and it covers every protocol, not only TCP. When no
@@ -59,6 +61,13 @@ export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbi
     if (!r.up) root.push({ op: 'link-set', link: vethRoot, up: true });
     const fixMac = i.mac.toLowerCase() !== mac;
     const fixMtu = mtu !== undefined && i.mtu !== mtu;
+    // An adopted veth may still let the kernel make link-locals (neutron's
+    // do): bringing it up would add one behind our back after we planned
+    // its addresses. Turn that off first; a link-local already there is in
+    // i.addresses and handled below. (A MAC change makes none: tested.)
+    if (actual.ipv6 && !i.up) {
+      inside.push({ op: 'link-set', namespace: ns, link: vethInside, addrgenmodeNone: true });
+    }
     if (fixMac || fixMtu) {
       inside.push({
         op: 'link-set',
@@ -104,11 +113,19 @@ export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbi
   // and the kernel keys IPv6 addresses by address alone.
   const wanted = new Set(desired.addresses);
   const present = new Set(insideAddresses);
+  const deleted: string[] = [];
   for (const cidr of insideAddresses) {
-    if (!wanted.has(cidr)) inside.push({ op: 'addr-delete', namespace: ns, link: vethInside, cidr });
+    if (wanted.has(cidr)) continue;
+    inside.push({ op: 'addr-delete', namespace: ns, link: vethInside, cidr });
+    deleted.push(cidr);
   }
+  const readd = ipv4SubnetMates(
+    deleted,
+    insideAddresses.filter((c) => wanted.has(c)),
+  );
   for (const cidr of desired.addresses) {
-    if (!present.has(cidr)) inside.push({ op: 'addr-add', namespace: ns, link: vethInside, cidr });
+    if (!present.has(cidr) || readd.has(cidr))
+      inside.push({ op: 'addr-add', namespace: ns, link: vethInside, cidr });
   }
   if (!insideUp) inside.push({ op: 'link-set', namespace: ns, link: vethInside, up: true });
 
@@ -117,4 +134,31 @@ export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbi
     steps.push({ op: 'tx-checksum-off', namespace: ns, link: vethInside });
   }
   return steps;
+}
+
+/**
+ * Kept IPv4 addresses that share a subnet with a deleted one. Deleting an
+ * IPv4 primary address deletes its secondaries too unless
+ * net.ipv4.conf.*.promote_secondaries is set, and a new netns starts with it
+ * off; re-adding them (`addr replace`, a no-op when they survived) keeps one
+ * pass enough.
+ */
+function ipv4SubnetMates(deleted: readonly string[], kept: readonly string[]): Set<string> {
+  const mates = new Set<string>();
+  for (const d of deleted) {
+    const gone = ipv4Subnet(d);
+    if (gone === undefined) continue;
+    for (const k of kept) if (ipv4Subnet(k) === gone) mates.add(k);
+  }
+  return mates;
+}
+
+/** `network/len` of a canonical IPv4 CIDR, undefined for IPv6. */
+function ipv4Subnet(cidr: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (m === null) return undefined;
+  const len = Number(m[5]);
+  const addr = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
+  return `${(addr & mask) >>> 0}/${len}`;
 }

@@ -178,6 +178,46 @@ describe('adoption', () => {
   });
 });
 
+describe('adoption: kernel link-locals of veths we did not create', () => {
+  /** A pair made the way neutron makes it: the kernel makes link-locals on it (addrgenmode eui64). */
+  async function neutronPair(d: DesiredPlumbing, mac: string, up: boolean): Promise<void> {
+    await sh('ip', ['netns', 'add', d.namespace]);
+    await sh('ip', [
+      'link',
+      'add',
+      d.vethRoot,
+      'mtu',
+      '1442',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      d.vethInside,
+      'netns',
+      d.namespace,
+    ]);
+    await sh('ip', ['link', 'set', d.vethRoot, 'up']);
+    const lines = [`link set ${d.vethInside} address ${mac} mtu 1442`, 'link set lo up'];
+    if (up) lines.push(`link set ${d.vethInside} up`);
+    await sh('ip', ['-n', d.namespace, '-batch', '-'], `${lines.join('\n')}\n`);
+  }
+
+  it('down: bringing it up makes no link-local behind our back', async () => {
+    const d = fakeNetwork();
+    await neutronPair(d, d.mac, false);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+  });
+
+  it('up with another MAC: one pass converges, IPv6 wanted or not', async () => {
+    const d = fakeNetwork();
+    await neutronPair(d, 'fa:16:3e:00:00:77', true);
+    await ensureTwice(d, new CountingRunner(), 'updated');
+    const e = fakeNetwork({ addresses: ['169.254.169.254/32', ...v6('fa:16:3e:9d:cc:52')] });
+    await neutronPair(e, 'fa:16:3e:00:00:78', true);
+    await ensureTwice(e, new CountingRunner(), 'updated');
+  });
+});
+
 describe('repair', () => {
   it('namespace without veth', async () => {
     const d = fakeNetwork();
@@ -256,6 +296,34 @@ describe('repair', () => {
         `addr add 2001:db8::99/64 dev ${d.vethInside} nodad`,
         `addr del 172.16.100.2/24 dev ${d.vethInside}`,
         `addr add 172.16.100.2/16 dev ${d.vethInside}`,
+        '',
+      ].join('\n'),
+    );
+    await ensureTwice(d, new CountingRunner(), 'updated');
+  });
+
+  it('a stale primary IPv4 address with a wanted secondary: one pass converges', async () => {
+    const d = fakeNetwork();
+    await sh('ip', ['netns', 'add', d.namespace]);
+    await sh('ip', [
+      'link',
+      'add',
+      d.vethRoot,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      d.vethInside,
+      'netns',
+      d.namespace,
+    ]);
+    await sh(
+      'ip',
+      ['-n', d.namespace, '-batch', '-'],
+      [
+        `addr add 172.16.100.9/24 dev ${d.vethInside}`, // primary, no longer wanted
+        `addr add 172.16.100.2/24 dev ${d.vethInside}`, // secondary, wanted
+        `link set ${d.vethInside} address ${d.mac} mtu 1442`,
         '',
       ].join('\n'),
     );

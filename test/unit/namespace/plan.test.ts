@@ -257,8 +257,10 @@ describe('planPlumbing: half made', () => {
       inside: { ...right.inside!, up: false },
     };
     const steps = planPlumbing(desired, actual);
-    expect(steps).toEqual([rootUp, loUp, insideUp]);
+    expect(steps).toEqual([rootUp, loUp, noAddrgen, insideUp]);
     expect(plumbingCommands(steps)).toHaveLength(2);
+    // without IPv6 in the kernel there is no addrgenmode to set
+    expect(planPlumbing(desired, { ...actual, ipv6: false })).toEqual([rootUp, loUp, insideUp]);
   });
 });
 
@@ -287,6 +289,19 @@ describe('planPlumbing: drift', () => {
   it('a subnet removed from the network: its address goes', () => {
     const actual = withInside({ addresses: ['169.254.169.254/32', '172.16.100.2/24', '10.1.0.2/24'] });
     expect(planPlumbing(desired, actual)).toEqual([del('10.1.0.2/24')]);
+  });
+
+  it('re-adds a kept IPv4 address of the same subnet as a deleted one (secondaries die with their primary)', () => {
+    const actual = withInside({
+      addresses: ['10.0.0.5/24', '169.254.169.254/32', '172.16.100.2/24', '10.0.0.2/24'],
+    });
+    const d = { ...desired, addresses: [...desired.addresses, '10.0.0.2/24'] };
+    expect(planPlumbing(d, actual)).toEqual([del('10.0.0.5/24'), add('10.0.0.2/24')]);
+    // a different prefix length is a different subnet for the kernel: nothing to re-add
+    const other = withInside({
+      addresses: ['10.0.0.5/16', '169.254.169.254/32', '172.16.100.2/24', '10.0.0.2/24'],
+    });
+    expect(planPlumbing(d, other)).toEqual([del('10.0.0.5/16')]);
   });
 
   it('MTU change: both ends, one spawn each side', () => {
