@@ -88,8 +88,9 @@ export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbi
     const { root: r, inside: i } = actual;
     const insideIsPeer =
       r !== undefined && i !== undefined && i.peerIfindex === r.ifindex && r.peerIfindex === i.ifindex;
-    if (!nsFresh && i !== undefined && !insideIsPeer)
+    if (!nsFresh && i !== undefined && !insideIsPeer) {
       pre.push({ op: 'link-delete', namespace: ns, link: vethInside });
+    }
     if (r !== undefined) root.push({ op: 'link-delete', link: vethRoot });
     root.push({
       op: 'veth-add',
@@ -106,8 +107,9 @@ export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbi
     txOffload = true; // a new veth has checksum offload on
   }
 
-  if (nsFresh || actual.loopbackUp !== true)
+  if (nsFresh || actual.loopbackUp !== true) {
     inside.unshift({ op: 'link-set', namespace: ns, link: 'lo', up: true });
+  }
 
   // Deletions first: an address may come back with another prefix length,
   // and the kernel keys IPv6 addresses by address alone.
@@ -119,13 +121,12 @@ export function planPlumbing(desiredInput: DesiredPlumbing, actual: ActualPlumbi
     inside.push({ op: 'addr-delete', namespace: ns, link: vethInside, cidr });
     deleted.push(cidr);
   }
-  const readd = ipv4SubnetMates(
-    deleted,
-    insideAddresses.filter((c) => wanted.has(c)),
-  );
+  const kept = insideAddresses.filter((c) => wanted.has(c));
+  const readd = ipv4SubnetMates(deleted, kept);
   for (const cidr of desired.addresses) {
-    if (!present.has(cidr) || readd.has(cidr))
+    if (!present.has(cidr) || readd.has(cidr)) {
       inside.push({ op: 'addr-add', namespace: ns, link: vethInside, cidr });
+    }
   }
   if (!insideUp) inside.push({ op: 'link-set', namespace: ns, link: vethInside, up: true });
 
