@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -170,7 +170,7 @@ export async function makeDevstackHost(options: HostOptions): Promise<DevstackHo
     ENABLED_SERVICES: options.services.join(','),
     DEST: path.join(dir, 'opt/stack'),
     DATA_DIR: dataDir,
-    STACK_USER: 'root',
+    STACK_USER: userInfo().username,
     NEUTRON_CONF_DIR: neutronConfDir,
     NEUTRON_CONF: path.join(neutronConfDir, 'neutron.conf'),
     Q_PLUGIN_CONF_FILE: ml2Conf.slice(1), // devstack's is relative to /
