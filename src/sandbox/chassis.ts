@@ -147,7 +147,7 @@ export class Chassis {
     return waitFor(fn, timeoutMs, what);
   }
 
-  /** Registers something to remove at stop(), VMs first. */
+  /** Registers something to remove at stop(), before the daemons stop. */
   own(thing: Owned): void {
     this.#owned.add(thing);
   }
@@ -212,7 +212,8 @@ export class Chassis {
         failures.push(err);
       }
     };
-    for (const thing of [...this.#owned].reverse()) await attempt(() => thing.stop());
+    // VMs and fake chassis are independent of each other: remove them at once.
+    await Promise.all([...this.#owned].map((thing) => attempt(() => thing.stop())));
     this.#owned.clear();
     await attempt(() => this.#daemons.get('controller')?.stop() ?? Promise.resolve());
     await attempt(() => this.#daemons.get('northd')?.stop() ?? Promise.resolve());
@@ -437,7 +438,8 @@ export async function startChassis(options: ChassisOptions = {}): Promise<Chassi
   try {
     await chassis.boot(options.lockTimeoutMs ?? 120_000);
   } catch (err) {
-    await chassis.stop({ keepDir: true }).catch(() => undefined);
+    // Daemon errors quote their log tails; OVNMETA_SANDBOX_KEEP=1 keeps the dir.
+    await chassis.stop().catch(() => undefined);
     throw err;
   }
   return chassis;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isAlive, run, runRaw, type Chassis as ChassisType } from '../../src/sandbox/index.js';
+import { isAlive, run, runRaw } from '../../src/sandbox/index.js';
 import { NETDEV_LOCK, startChassis, type Chassis } from '../support/chassis.js';
 import {
   addFakeChassis,
@@ -38,7 +38,7 @@ function unquote(text: string): string {
 }
 
 /** A column of the one row of `table` where `column=value`, via ovn-sbctl. */
-async function sbGet(c: ChassisType, table: string, where: string, column: string): Promise<string> {
+async function sbGet(c: Chassis, table: string, where: string, column: string): Promise<string> {
   return c.sbctl('--bare', `--columns=${column}`, 'find', table, where);
 }
 
