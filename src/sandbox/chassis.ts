@@ -12,13 +12,21 @@
 // northd starts, then vswitchd, then ovn-controller; ready means the SB
 // Chassis row of this system-id exists.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon, type DaemonSpec } from './daemon.js';
+import {
+  controlSocket,
+  daemonSpec,
+  readListeningPort,
+  socketOf,
+  type DaemonName,
+} from './chassis-daemons.js';
+import { Daemon } from './daemon.js';
 import { SandboxDatapathBusyError, SandboxTimeoutError } from './errors.js';
 import { acquireNetdevLock, type NetdevLock } from './netdev-lock.js';
 import { run, sleep } from './run.js';
+import { waitFor, type Polled } from './wait-for.js';
 
 export const SCHEMAS = {
   ovs: '/usr/share/openvswitch/vswitch.ovsschema',
@@ -50,8 +58,6 @@ export interface Owned {
   stop(): Promise<void>;
 }
 
-type DaemonName = 'ovsdb' | 'vswitchd' | 'nb' | 'sb' | 'northd' | 'controller';
-
 export class Chassis {
   readonly env: Readonly<Record<string, string>>;
   readonly ovsDbRemote: string;
@@ -77,9 +83,9 @@ export class Chassis {
     this.env = Object.fromEntries(
       ['OVS_RUNDIR', 'OVS_LOGDIR', 'OVS_DBDIR', 'OVN_RUNDIR', 'OVN_LOGDIR', 'OVN_DBDIR'].map((k) => [k, dir]),
     );
-    this.ovsDbRemote = `unix:${join(dir, 'db.sock')}`;
-    this.sbRemote = `unix:${join(dir, 'sb.sock')}`;
-    this.nbRemote = `unix:${join(dir, 'nb.sock')}`;
+    this.ovsDbRemote = `unix:${socketOf(dir, 'ovsdb')}`;
+    this.sbRemote = `unix:${socketOf(dir, 'sb')}`;
+    this.nbRemote = `unix:${socketOf(dir, 'nb')}`;
   }
 
   /** The SB on tcp (what a remote agent would use), `tcp:127.0.0.1:<port>`. */
@@ -112,7 +118,9 @@ export class Chassis {
 
   /** ovs-appctl/ovn-appctl against a daemon of this chassis. */
   appctl(daemon: DaemonName, ...args: string[]): Promise<string> {
-    return run('ovs-appctl', ['-t', this.#ctl(daemon), ...args], { env: this.env });
+    return run('ovs-appctl', ['-t', controlSocket(this.dir, daemon, this.daemon(daemon).pid), ...args], {
+      env: this.env,
+    });
   }
 
   /** `ovn-trace --minimal` on the SB of this chassis. */
@@ -138,12 +146,8 @@ export class Chassis {
     );
   }
 
-  /** Polls `fn` until it returns a value other than undefined/false/null. */
-  async waitFor<T>(
-    fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
-    timeoutMs = 10_000,
-    what = 'a condition',
-  ): Promise<T> {
+  /** Polls `fn` until it returns a value other than undefined/false/null (see wait-for.ts). */
+  waitFor<T>(fn: Polled<T>, timeoutMs = 10_000, what = 'a condition'): Promise<T> {
     return waitFor(fn, timeoutMs, what);
   }
 
@@ -159,7 +163,7 @@ export class Chassis {
   /** Restarts the SB ovsdb-server on the same socket and tcp port. */
   async restartSb(): Promise<void> {
     await this.daemon('sb').stop();
-    await this.#start('sb', this.#sbSpec());
+    await this.#start('sb');
   }
 
   /**
@@ -179,7 +183,7 @@ export class Chassis {
 
   /** Starts ovn-controller again; resolves once its Chassis row exists (chassisUuid may change). */
   async startController(): Promise<void> {
-    await this.#start('controller', this.#controllerSpec());
+    await this.#start('controller');
     await this.#waitChassisRow();
   }
 
@@ -249,11 +253,7 @@ export class Chassis {
         run('ovsdb-tool', ['create', join(this.dir, `${db === 'ovs' ? 'conf' : db}.db`), SCHEMAS[db]]),
       ),
     );
-    await Promise.all([
-      this.#start('ovsdb', this.#ovsdbSpec('ovsdb', 'conf.db', 'db.sock')),
-      this.#start('nb', this.#ovsdbSpec('nb', 'nb.db', 'nb.sock')),
-      this.#start('sb', this.#sbSpec()),
-    ]);
+    await Promise.all([this.#start('ovsdb'), this.#start('nb'), this.#start('sb')]);
     const externalIds = [
       `external_ids:system-id=${quote(this.systemId)}`,
       `external_ids:hostname=${quote(this.name)}`,
@@ -282,12 +282,12 @@ export class Chassis {
         `datapath_type=${this.datapathType}`,
         'fail-mode=secure',
       ),
-      this.#start('northd', this.#northdSpec()),
+      this.#start('northd'),
     ]);
-    const vswitchd = await this.#start('vswitchd', this.#vswitchdSpec());
+    const vswitchd = await this.#start('vswitchd');
     await this.#lock?.setHolder(vswitchd.pid, this.dir);
     await this.#waitBridge();
-    await this.#start('controller', this.#controllerSpec());
+    await this.#start('controller');
     await this.#waitChassisRow();
     this.startupMs = Math.round(performance.now() - t0);
   }
@@ -311,113 +311,24 @@ export class Chassis {
     }
   }
 
-  #ctl(daemon: DaemonName): string {
-    if (daemon === 'controller') {
-      // ovn-controller 23.03 has no --unixctl; its socket carries its pid.
-      return join(this.dir, `ovn-controller.${this.daemon('controller').pid}.ctl`);
-    }
-    return join(this.dir, `${daemon}.ctl`);
-  }
-
-  #common(name: string): string[] {
-    return [
-      `--pidfile=${join(this.dir, `${name}.pid`)}`,
-      '--detach',
-      `--log-file=${join(this.dir, `${name}.log`)}`,
-    ];
-  }
-
-  #spec(name: DaemonName, command: string, args: string[], extra: Partial<DaemonSpec> = {}): DaemonSpec {
-    return {
-      name: `${this.name}/${name}`,
-      command,
-      args,
-      pidFile: join(this.dir, `${name}.pid`),
-      logFile: join(this.dir, `${name}.log`),
+  async #start(name: DaemonName): Promise<Daemon> {
+    const layout = {
+      dir: this.dir,
+      name: this.name,
       env: this.env,
-      ...extra,
+      datapathType: this.datapathType,
+      sbPort: this.#sbPort,
     };
-  }
-
-  #ovsdbSpec(name: 'ovsdb' | 'nb' | 'sb', db: string, sock: string, remotes: string[] = []): DaemonSpec {
-    return this.#spec(name, 'ovsdb-server', [
-      join(this.dir, db),
-      `--remote=punix:${join(this.dir, sock)}`,
-      ...remotes,
-      `--unixctl=${join(this.dir, `${name}.ctl`)}`,
-      ...this.#common(name),
-    ]);
-  }
-
-  // The tcp port is picked by the kernel the first time (ptcp:0) and pinned
-  // for restarts, so clients reconnect to the same address.
-  #sbSpec(): DaemonSpec {
-    return this.#ovsdbSpec('sb', 'sb.db', 'sb.sock', [`--remote=ptcp:${this.#sbPort}:127.0.0.1`]);
-  }
-
-  #vswitchdSpec(): DaemonSpec {
-    const dummy = this.datapathType === 'dummy' ? ['--enable-dummy'] : [];
-    return this.#spec('vswitchd', 'ovs-vswitchd', [
-      this.ovsDbRemote,
-      ...dummy,
-      `--unixctl=${join(this.dir, 'vswitchd.ctl')}`,
-      ...this.#common('vswitchd'),
-    ]);
-  }
-
-  #northdSpec(): DaemonSpec {
-    return this.#spec('northd', 'ovn-northd', [
-      `--ovnnb-db=${this.nbRemote}`,
-      `--ovnsb-db=${this.sbRemote}`,
-      `--unixctl=${join(this.dir, 'northd.ctl')}`,
-      ...this.#common('northd'),
-    ]);
-  }
-
-  #controllerSpec(): DaemonSpec {
-    return this.#spec('controller', 'ovn-controller', [this.ovsDbRemote, ...this.#common('controller')]);
-  }
-
-  async #start(name: DaemonName, spec: DaemonSpec): Promise<Daemon> {
-    const daemon = await new Daemon(spec).start();
+    const daemon = await new Daemon(daemonSpec(layout, name)).start();
     this.#daemons.set(name, daemon);
     if (name === 'sb' && this.#sbPort === 0) this.#sbPort = await readListeningPort(join(this.dir, 'sb.log'));
     return daemon;
   }
 }
 
-// lib/socket-util.c logs "0:127.0.0.1: listening on port N" once bound.
-async function readListeningPort(logFile: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const match = /listening on port (\d+)/.exec(await readFile(logFile, 'utf8').catch(() => ''));
-    if (match) return Number(match[1]);
-    await sleep(10);
-  }
-  throw new SandboxTimeoutError(`"listening on port" in ${logFile}`, 2_000);
-}
-
 /** Quotes a string for the ovs-vsctl/ovn-nbctl value syntax (ovsdb-data). */
 export function quote(value: string): string {
   return JSON.stringify(value);
-}
-
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
-  timeoutMs = 10_000,
-  what = 'a condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined && value !== false && value !== null) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new SandboxTimeoutError(what, timeoutMs, { cause: lastError });
-    await sleep(25);
-  }
 }
 
 function uniqueName(): string {

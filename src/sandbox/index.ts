@@ -1,15 +1,9 @@
 // The OVN sandbox: a real userspace OVN chassis with neutron-shaped networks
 // and namespace "VMs", for end-to-end tests, benches and `ovnmeta demo`.
 // Plain async functions, no test framework.
-export {
-  Chassis,
-  startChassis,
-  waitFor,
-  quote,
-  SCHEMAS,
-  type ChassisOptions,
-  type Owned,
-} from './chassis.js';
+export { Chassis, startChassis, quote, SCHEMAS, type ChassisOptions, type Owned } from './chassis.js';
+export { waitFor, type Polled } from './wait-for.js';
+export type { DaemonName } from './chassis-daemons.js';
 export {
   createNetwork,
   addSubnet,

@@ -1,0 +1,99 @@
+// The command lines of a sandbox chassis's daemons (pure), as in
+// /work/shared/reference/ovn-test-env.md: every daemon detached, with its pid
+// file, unixctl socket and log in the chassis dir, so several chassis can
+// run side by side and each daemon is stopped by its own pid.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DaemonSpec } from './daemon.js';
+import { SandboxTimeoutError } from './errors.js';
+import { sleep } from './run.js';
+
+export type DaemonName = 'ovsdb' | 'vswitchd' | 'nb' | 'sb' | 'northd' | 'controller';
+
+export interface ChassisLayout {
+  readonly dir: string;
+  /** Prefix of daemon labels in messages. */
+  readonly name: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly datapathType: 'netdev' | 'dummy';
+  /**
+   * SB tcp port: 0 lets the kernel pick one (ptcp:0) on first start; the
+   * port read back is pinned for restarts, so clients reconnect to the same
+   * address.
+   */
+  readonly sbPort: number;
+}
+
+/** The unix socket of a database server, for `unix:` remotes. */
+export function socketOf(dir: string, daemon: 'ovsdb' | 'nb' | 'sb'): string {
+  return join(dir, daemon === 'ovsdb' ? 'db.sock' : `${daemon}.sock`);
+}
+
+export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpec {
+  const { dir } = layout;
+  const file = (suffix: string): string => join(dir, `${daemon}.${suffix}`);
+  const common = [`--pidfile=${file('pid')}`, '--detach', `--log-file=${file('log')}`];
+  const unixctl = `--unixctl=${file('ctl')}`;
+  const ovsdb = (db: string, extra: string[] = []): string[] => [
+    join(dir, db),
+    `--remote=punix:${socketOf(dir, daemon as 'ovsdb' | 'nb' | 'sb')}`,
+    ...extra,
+    unixctl,
+    ...common,
+  ];
+  const ovsDb = `unix:${socketOf(dir, 'ovsdb')}`;
+  const [command, args] = ((): [string, string[]] => {
+    switch (daemon) {
+      case 'ovsdb':
+        return ['ovsdb-server', ovsdb('conf.db')];
+      case 'nb':
+        return ['ovsdb-server', ovsdb('nb.db')];
+      case 'sb':
+        return ['ovsdb-server', ovsdb('sb.db', [`--remote=ptcp:${layout.sbPort}:127.0.0.1`])];
+      case 'vswitchd':
+        // --enable-dummy registers the `dummy` dpif (lib/dummy.c): dpif-netdev
+        // without kernel tap devices.
+        return [
+          'ovs-vswitchd',
+          [ovsDb, ...(layout.datapathType === 'dummy' ? ['--enable-dummy'] : []), unixctl, ...common],
+        ];
+      case 'northd':
+        return [
+          'ovn-northd',
+          [
+            `--ovnnb-db=unix:${socketOf(dir, 'nb')}`,
+            `--ovnsb-db=unix:${socketOf(dir, 'sb')}`,
+            unixctl,
+            ...common,
+          ],
+        ];
+      case 'controller':
+        // ovn-controller 23.03 has no --unixctl: its socket is
+        // $OVN_RUNDIR/ovn-controller.<pid>.ctl (see controlSocket).
+        return ['ovn-controller', [ovsDb, ...common]];
+    }
+  })();
+  return {
+    name: `${layout.name}/${daemon}`,
+    command,
+    args,
+    pidFile: file('pid'),
+    logFile: file('log'),
+    env: layout.env,
+  };
+}
+
+/** The unixctl socket of a running daemon. */
+export function controlSocket(dir: string, daemon: DaemonName, pid: number): string {
+  return join(dir, daemon === 'controller' ? `ovn-controller.${pid}.ctl` : `${daemon}.ctl`);
+}
+
+// lib/socket-util.c logs "0:127.0.0.1: listening on port N" once bound.
+export async function readListeningPort(logFile: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const match = /listening on port (\d+)/.exec(await readFile(logFile, 'utf8').catch(() => ''));
+    if (match) return Number(match[1]);
+    await sleep(10);
+  }
+  throw new SandboxTimeoutError(`"listening on port" in ${logFile}`, 2_000);
+}
