@@ -12,9 +12,10 @@
  * a local port brings its datapath, the datapath names the network, the
  * network brings its metadata port. Pure.
  */
+import type { WireCondition } from '../ovsdb/index.js';
 import { DEVICE_ID, METADATA_DEVICE_ID_PREFIX } from './sb-rows.js';
 
-export type Clause = [string, string, unknown] | boolean;
+export type Clause = WireCondition;
 
 export interface TableMonitor {
   readonly columns: readonly string[];
@@ -38,7 +39,7 @@ export interface SbInterest {
   readonly additionalChassis: boolean;
 }
 
-const uuidAtom = (u: string) => ['uuid', u];
+const uuidAtom = (u: string) => ['uuid', u] as const;
 
 export function portBindingClauses(i: SbInterest): Clause[] {
   const where: Clause[] = [];

@@ -1,0 +1,3 @@
+export async function demo(_argv: string[]): Promise<void> {
+  process.stdout.write('ovnmeta demo: not built yet (issue 5)\n');
+}
