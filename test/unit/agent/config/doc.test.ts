@@ -22,7 +22,18 @@ test('the reference lists every option with its env variable, and no secret defa
   expect(text).toContain('## [metadata_rate_limiting]');
 });
 
-test('docs/errors.md lists every AGENT_CONFIG_ code', async () => {
+test('docs/errors.md lists every AGENT_CONFIG_ code with its class, and the classes agree', async () => {
   const text = await readFile(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
-  for (const code of AGENT_CONFIG_ERROR_CODES) expect(text).toContain(`\`${code}\``);
+  const samples = [
+    new AgentConfigError([]),
+    new AgentConfigFileNotFoundError('/x'),
+    new AgentConfigFileUnreadableError('/x', { cause: new Error('EACCES') }),
+    new AgentConfigSyntaxError('/x', 1, 'empty key'),
+  ];
+  expect(samples.map((e) => e.code).sort()).toEqual([...AGENT_CONFIG_ERROR_CODES].sort());
+  for (const e of samples) {
+    expect(e.retryable).toBe(false);
+    expect(e.name).toBe(e.constructor.name);
+    expect(text).toContain(`| \`${e.code}\` | \`${e.name}\` | no |`);
+  }
 });
