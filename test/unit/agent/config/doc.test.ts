@@ -2,6 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
 import {
   AGENT_CONFIG_ERROR_CODES,
+  AgentConfigError,
+  AgentConfigFileNotFoundError,
+  AgentConfigFileUnreadableError,
+  AgentConfigSyntaxError,
   optionEntries,
   renderConfigDoc,
 } from '../../../../src/agent/config/index.js';
