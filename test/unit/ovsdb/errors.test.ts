@@ -7,10 +7,9 @@ import * as errors from '../../../src/ovsdb/errors.js';
 
 type ErrorClass = (new (...args: unknown[]) => errors.OvsdbError) & { code?: unknown };
 
-const classes = Object.entries(errors).filter(
-  (entry): entry is [string, ErrorClass] =>
-    typeof entry[1] === 'function' && entry[1].prototype instanceof errors.OvsdbError,
-);
+const classes: [string, ErrorClass][] = Object.entries(errors as Record<string, unknown>)
+  .filter(([, v]) => typeof v === 'function' && v.prototype instanceof errors.OvsdbError)
+  .map(([name, v]) => [name, v as ErrorClass]);
 
 // Constructor arguments for classes that need more than strings.
 const samples: Record<string, unknown[]> = {
