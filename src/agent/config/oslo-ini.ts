@@ -78,7 +78,8 @@ export function parseOsloIni(text: string): IniFile {
     pending = undefined;
   };
 
-  const lines = text.split(/\r?\n/);
+  // A UTF-8 byte order mark (editors on other systems write one) is not text.
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = (lines[i] as string).trimEnd();

@@ -46,6 +46,10 @@ describe('parseOsloIni (oslo_config/iniparser.py rules)', () => {
     expect(ini.get('ovn')?.get('b')).toEqual({ value: '2', line: 6 });
   });
 
+  test('a byte order mark is skipped', () => {
+    expect(values('\ufeff[DEFAULT]\nk = v\n')).toEqual({ DEFAULT: { k: 'v' } });
+  });
+
   test('CRLF files and dotted section names read as written', () => {
     expect(values('[a.b]\r\nk = v\r\n')).toEqual({ 'a.b': { k: 'v' } });
   });
