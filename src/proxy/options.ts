@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 
+import { ProxyInvalidOptionsError } from './errors.js';
 import type { IdentitySource } from './identity-index.js';
 
 export interface NovaOptions {
@@ -133,8 +134,9 @@ export const DEFAULT_LISTEN: ListenAddressOptions = {
   ipCommand: 'ip',
 };
 
+/** Defaults filled in and checked; throws ProxyInvalidOptionsError. */
 export function resolveOptions(options: MetadataProxyOptions): ResolvedOptions {
-  return {
+  const resolved: ResolvedOptions = {
     identity: options.identity,
     nova: { ...DEFAULT_NOVA, ...definedOnly(options.nova), sharedSecret: options.nova.sharedSecret },
     rateLimit: { ...DEFAULT_RATE_LIMIT, ...definedOnly(options.rateLimit) },
@@ -143,6 +145,54 @@ export function resolveOptions(options: MetadataProxyOptions): ResolvedOptions {
     logger: options.logger,
     now: options.now ?? (() => performance.now()),
   };
+  const { nova, rateLimit, limits, listen } = resolved;
+  if (nova.protocol !== 'http' && nova.protocol !== 'https') {
+    throw new ProxyInvalidOptionsError(
+      'nova_metadata_protocol',
+      `must be http or https, not ${String(nova.protocol)}`,
+    );
+  }
+  checkInteger('nova_metadata_port', nova.port, 1, 65_535);
+  checkInteger('listen.port', listen.port, 0, 65_535);
+  const positive: [string, number][] = [
+    ['nova.timeoutMs', nova.timeoutMs],
+    ['nova.connections', nova.connections],
+    ['limits.maxHeaderBytes', limits.maxHeaderBytes],
+    ['limits.maxBodyBytes', limits.maxBodyBytes],
+    ['limits.headersTimeoutMs', limits.headersTimeoutMs],
+    ['limits.requestTimeoutMs', limits.requestTimeoutMs],
+    ['limits.keepAliveTimeoutMs', limits.keepAliveTimeoutMs],
+    ['limits.maxConnections', limits.maxConnections],
+    ['limits.backlog', limits.backlog],
+    ['listen.helperTimeoutMs', listen.helperTimeoutMs],
+  ];
+  for (const [name, value] of positive) checkInteger(name, value, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('limits.drainMs', limits.drainMs, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('listen.dadWaitMs', listen.dadWaitMs, 0, Number.MAX_SAFE_INTEGER);
+  // node:http refuses a head deadline past the whole-request deadline.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ProxyInvalidOptionsError('limits.headersTimeoutMs', 'must not exceed limits.requestTimeoutMs');
+  }
+  if (rateLimit.enabled) {
+    if (rateLimit.ipVersions.some((v) => v !== 4 && v !== 6)) {
+      throw new ProxyInvalidOptionsError(
+        'ip_versions',
+        `must be 4 and/or 6, not ${rateLimit.ipVersions.join(',')}`,
+      );
+    }
+    checkInteger('base_window_duration', rateLimit.baseWindowMs, 1, Number.MAX_SAFE_INTEGER);
+    checkInteger('burst_window_duration', rateLimit.burstWindowMs, 1, Number.MAX_SAFE_INTEGER);
+    checkInteger('base_query_rate_limit', rateLimit.baseLimit, 0, Number.MAX_SAFE_INTEGER);
+    checkInteger('burst_query_rate_limit', rateLimit.burstLimit, 0, Number.MAX_SAFE_INTEGER);
+    checkInteger('rateLimit.maxEntries', rateLimit.maxEntries, 1, Number.MAX_SAFE_INTEGER);
+  }
+  return resolved;
+}
+
+function checkInteger(option: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ProxyInvalidOptionsError(option, `${String(value)} is not an integer in ${min}..${max}`);
+  }
 }
 
 /** `{ a: undefined }` must not erase a default. */

@@ -73,7 +73,8 @@ export class NovaRelay {
     this.#timeoutMs = nova.timeoutMs;
   }
 
-  /** Reads the TLS files (auth_ca_cert, client cert and key) once. */
+  /** Reads the TLS files (auth_ca_cert, client cert and key) once. Takes
+   *  options checked by resolveOptions. */
   static async create(nova: NovaOptions): Promise<NovaRelay> {
     if (nova.protocol !== 'http' && nova.protocol !== 'https') {
       throw new ProxyInvalidOptionsError(

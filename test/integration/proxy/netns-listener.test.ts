@@ -1,7 +1,8 @@
 // The proxy serving real guests in real network namespaces (root; no OVN):
 // a VM namespace curls 169.254.169.254 and [fe80::a9fe:a9fe%dev] and must get
 // its own instance id, whatever headers it forges.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { createMetadataProxy, IdentityIndex, type MetadataProxy } from '../../..
 import { expectedSignature, startFakeNova, type FakeNova } from '../../support/fake-nova.js';
 import { curlFromVm, makeNetwork, removeAll, type TestNetwork } from './netns.js';
 
+const run = promisify(execFile);
 const SECRET = 'integration-secret';
 const META = 'http://169.254.169.254/latest/meta-data/instance-id';
 
@@ -190,6 +192,40 @@ describe('metadata proxy in network namespaces', () => {
     expect(await proxy.ensureListener({ network: c.network, namespace: c.namespace })).toBe('created');
     timings.push(performance.now() - started);
     expect(await curlFromVm(c, META)).toEqual({ status: 200, body: 'inst-c' });
+  });
+
+  it('waits for IPv6 duplicate address detection before binding fe80::a9fe:a9fe', async () => {
+    const d = await makeNetwork('d', 4, 'fa:16:3e:00:0d:05', { dad: true });
+    index.upsertPort({
+      key: 'inst-d-port',
+      network: d.network,
+      mac: d.vmMac,
+      ips: [d.vmIp],
+      instanceId: 'inst-d',
+      projectId: 'proj-inst-d',
+      bound: true,
+    });
+    const { stdout } = await run('ip', ['-n', d.namespace, '-6', 'addr', 'show', 'dev', d.device]);
+    expect(stdout).toMatch(/fe80::a9fe:a9fe\/128 scope link tentative/);
+    // Without waiting, binding a tentative address fails (EADDRNOTAVAIL)...
+    const impatient = await createMetadataProxy({
+      identity: index,
+      nova: { host: nova.host, port: nova.port, sharedSecret: SECRET },
+      listen: { dadWaitMs: 0 },
+    });
+    try {
+      await expect(
+        impatient.ensureListener({ network: d.network, namespace: d.namespace, ipv6Device: d.device }),
+      ).rejects.toMatchObject({ code: 'PROXY_LISTEN_FAILED', cause: { code: 'EADDRNOTAVAIL' } });
+    } finally {
+      await impatient.close();
+    }
+    // ...and with the default wait it succeeds once DAD is over.
+    expect(
+      await proxy.ensureListener({ network: d.network, namespace: d.namespace, ipv6Device: d.device }),
+    ).toBe('created');
+    const reply = await curlFromVm(d, `http://[fe80::a9fe:a9fe%${d.vmDevice}]/latest/meta-data/instance-id`);
+    expect(reply).toEqual({ status: 200, body: 'inst-d' });
   });
 
   it('logged one access line per request, with network, instance and source', () => {

@@ -38,8 +38,15 @@ async function sh(ns: string, script: string): Promise<void> {
   await run('ip', ['netns', 'exec', ns, 'sh', '-ec', script]);
 }
 
-/** Builds one network; `subnet` is the third octet of 10.213.<subnet>.0/24. */
-export async function makeNetwork(name: string, subnet: number, vmMac: string): Promise<TestNetwork> {
+/** Builds one network; `subnet` is the third octet of 10.213.<subnet>.0/24.
+ *  With `dad`, fe80::a9fe:a9fe goes through duplicate address detection
+ *  (tentative for about a second), as when the agent adds it. */
+export async function makeNetwork(
+  name: string,
+  subnet: number,
+  vmMac: string,
+  options: { dad?: boolean } = {},
+): Promise<TestNetwork> {
   const namespace = `${PREFIX}${name}`;
   const vmNamespace = `${PREFIX}${name}-vm`;
   const device = `px${tag}${name}l`;
@@ -66,10 +73,10 @@ export async function makeNetwork(name: string, subnet: number, vmMac: string): 
   await sh(
     namespace,
     `ip link set lo up
-     sysctl -qw net.ipv6.conf.${device}.accept_dad=0
+     sysctl -qw net.ipv6.conf.${device}.accept_dad=${options.dad ? 1 : 0}
      ip addr add 169.254.169.254/32 dev ${device}
      ip addr add 10.213.${subnet}.1/24 dev ${device}
-     ip addr add fe80::a9fe:a9fe/128 dev ${device} nodad
+     ip addr add fe80::a9fe:a9fe/128 dev ${device} ${options.dad ? '' : 'nodad'}
      ip link set ${device} up`,
   );
   await sh(
@@ -81,6 +88,24 @@ export async function makeNetwork(name: string, subnet: number, vmMac: string): 
      ip link set ${vmDevice} up
      ip route add 169.254.169.254/32 via 10.213.${subnet}.1`,
   );
+  // The kernel generates the VM's link-local address once it sees carrier,
+  // which linkwatch may report up to a second late: wait, as a guest would.
+  for (let tries = 0; ; tries++) {
+    const { stdout } = await run('ip', [
+      '-n',
+      vmNamespace,
+      '-6',
+      'addr',
+      'show',
+      'dev',
+      vmDevice,
+      'scope',
+      'link',
+    ]);
+    if (stdout.includes('fe80::') && !stdout.includes('tentative')) break;
+    if (tries === 50) throw new Error(`no IPv6 link-local address on ${vmDevice} after 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   return { network: `${PREFIX}${name}-net`, namespace, vmNamespace, device, vmDevice, vmMac, vmIp };
 }
 
