@@ -126,6 +126,8 @@ export class OvsdbServer {
   }
 
   async start(): Promise<this> {
+    // Rebuilt each time so that a restart listens on the port pinned below.
+    if (!this.#daemon.running) this.#daemon = this.#makeDaemon();
     await this.#daemon.start();
     if ((this.mode.tcp || this.mode.ssl) && this.#port === 0) this.#port = await this.#readPort();
     return this;
@@ -158,7 +160,6 @@ export class OvsdbServer {
   /** Stops and starts again on the same socket path and tcp/ssl port. */
   async restart(): Promise<this> {
     await this.#daemon.stop();
-    this.#daemon = this.#makeDaemon();
     return this.start();
   }
 

@@ -1,5 +1,21 @@
 // Shared bits of the ovsdb integration tests.
-import type { ClientStatus, OvsdbClient, RowEvent } from '../../../src/ovsdb/index.js';
+import type { ClientStatus, Logger, OvsdbClient, RowEvent } from '../../../src/ovsdb/index.js';
+
+/** OVSDB_TEST_LOG=1 prints the client's log lines (debugging a failing test). */
+export const testLogger: Logger | undefined = process.env.OVSDB_TEST_LOG
+  ? (Object.fromEntries(
+      ['debug', 'info', 'warn', 'error'].map((level) => [
+        level,
+        (obj: object, msg?: string) =>
+          console.log(
+            new Date().toISOString(),
+            level,
+            msg,
+            JSON.stringify(obj, (k, v: unknown) => (k === 'err' ? String(v) : v)),
+          ),
+      ]),
+    ) as unknown as Logger)
+  : undefined;
 
 export async function waitFor<T>(
   fn: () => T | undefined | false,
@@ -22,6 +38,8 @@ export function record(client: OvsdbClient): { statuses: ClientStatus[]; events:
   let attached = false;
   client.on('status', (s) => {
     statuses.push(s);
+    if (process.env.OVSDB_TEST_LOG)
+      console.log(new Date().toISOString(), 'status', s.type, s.remote, 'error' in s ? s.error.message : '');
     if (s.type === 'connected' && !attached) {
       attached = true;
       client.replica.on('change', (evs) => events.push(...evs));
