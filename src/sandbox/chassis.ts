@@ -63,10 +63,8 @@ export class Chassis {
   readonly ovsDbRemote: string;
   readonly sbRemote: string;
   readonly nbRemote: string;
-  /** SB Chassis._uuid of this system-id, known once started. */
-  chassisUuid = '';
-  /** Wall time of startChassis, in ms. */
-  startupMs = 0;
+  #chassisUuid = '';
+  #startupMs = 0;
   #sbPort = 0;
   #daemons = new Map<DaemonName, Daemon>();
   #owned = new Set<Owned>();
@@ -88,6 +86,16 @@ export class Chassis {
     this.nbRemote = `unix:${socketOf(dir, 'nb')}`;
   }
 
+  /** SB Chassis._uuid of this system-id; changes if ovn-controller re-creates its row. */
+  get chassisUuid(): string {
+    return this.#chassisUuid;
+  }
+
+  /** Wall time of startChassis, in ms. */
+  get startupMs(): number {
+    return this.#startupMs;
+  }
+
   /** The SB on tcp (what a remote agent would use), `tcp:127.0.0.1:<port>`. */
   get sbTcpRemote(): string {
     return `tcp:127.0.0.1:${this.#sbPort}`;
@@ -97,7 +105,7 @@ export class Chassis {
     return this.#sbPort;
   }
 
-  /** Pid of one of the chassis daemons (for crash tests: SIGSTOP, SIGKILL). */
+  /** One of the chassis daemons (its pid; crash tests: kill, sigstop, sigcont). */
   daemon(name: DaemonName): Daemon {
     const d = this.#daemons.get(name);
     if (d === undefined) throw new Error(`chassis ${this.name}: no daemon ${name}`);
@@ -190,7 +198,7 @@ export class Chassis {
   // ovn-controller registers (or, after `exit`, re-creates with a new uuid)
   // the SB Chassis of its system-id.
   async #waitChassisRow(): Promise<void> {
-    this.chassisUuid = await this.waitFor(
+    this.#chassisUuid = await this.waitFor(
       async () =>
         (await this.sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${quote(this.systemId)}`)) ||
         undefined,
@@ -289,7 +297,7 @@ export class Chassis {
     await this.#waitBridge();
     await this.#start('controller');
     await this.#waitChassisRow();
-    this.startupMs = Math.round(performance.now() - t0);
+    this.#startupMs = Math.round(performance.now() - t0);
   }
 
   // The bridge's internal interface gets an ofport once the datapath opened;
