@@ -1,6 +1,17 @@
 // The OVN sandbox: a real userspace OVN chassis with neutron-shaped networks
 // and namespace "VMs", for end-to-end tests, benches and `ovnmeta demo`.
-// Plain async functions, no test framework.
+// Plain async functions, no test framework (vitest hooks live in
+// test/support/sandbox-vitest.ts).
+//
+//   const chassis = await startChassis();             // ~0.2-0.7 s, netdev br-int
+//   const net = await createNetwork(chassis, { cidrs: ['172.16.100.0/24'] });
+//   const vm = await startVm(chassis, await createVmPort(net, { instanceId: 'i-1' }));
+//   // … run the agent against chassis.ovsDbRemote / chassis.sbTcpRemote …
+//   const { status, body } = await vm.curl('http://169.254.169.254/latest/meta-data/instance-id');
+//   await chassis.stop();                             // VMs, daemons, taps, dir
+//
+// Root is needed (namespaces, veths). One `netdev` chassis per machine at a
+// time (netdev-lock.ts); `datapathType: 'dummy'` ones run side by side.
 export { Chassis, startChassis, quote, SCHEMAS, type ChassisOptions, type Owned } from './chassis.js';
 export { waitFor, type Polled } from './wait-for.js';
 export type { DaemonName } from './chassis-daemons.js';
