@@ -10,6 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+import { pino } from 'pino';
+
 import { createMetadataProxy, IdentityIndex, signInstanceId } from '../src/proxy/index.js';
 import { startFakeNova } from '../test/support/fake-nova.js';
 import { makeNetwork, removeAll } from '../test/integration/proxy/netns.js';
@@ -171,6 +173,16 @@ async function main(): Promise<void> {
       show('ovnmeta proxy -> fake nova', await load(net.vmNamespace, 'http://169.254.169.254', path)),
     );
     await proxy.close();
+
+    // The same with the per-request access log on (pino, async, to /dev/null).
+    const logged = await createMetadataProxy({
+      identity: index,
+      nova: { host: '127.0.0.1', port: novaPort, sharedSecret: SECRET },
+      logger: pino(pino.destination({ dest: '/dev/null', sync: false })),
+    });
+    await logged.ensureListener({ network: net.network, namespace: net.namespace });
+    console.log(show('  same, access log on', await load(net.vmNamespace, 'http://169.254.169.254', path)));
+    await logged.close();
   } finally {
     for (const child of children) child.kill('SIGKILL');
     await removeAll();
