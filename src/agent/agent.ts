@@ -57,6 +57,8 @@ export class Agent {
   #served = new Map<string, string>(); // vethRoot -> network, for OVS events
   #conditions!: ReturnType<typeof sbConditions>;
   #conditionsBusy = false;
+  /** Networks whose metadata port the SB monitor selects (conditions confirmed). */
+  #monitored = new Set<string>();
   #conditionsDirty = false;
   #firstPassDone = false;
   #sbSynced = false;
@@ -146,7 +148,6 @@ export class Agent {
       for (const [table, indexes] of Object.entries(sbIndexes)) {
         for (const [name, fn] of Object.entries(indexes)) replica.addIndex(table, name, fn);
       }
-      this.#view = new SbView(replica, (table, uuid, reason) => this.#malformed(table, uuid, reason));
       replica.on('change', (events) => this.#onSbEvents(events as readonly RowEventLike[]));
       replica.on('problems', (problems) =>
         this.#log.error(
@@ -155,6 +156,15 @@ export class Agent {
         ),
       );
     });
+    // The view reads whatever replica the client holds (it exists from the
+    // first connection on); constructed now so every piece can hold it.
+    this.#view = new SbView(
+      {
+        table: (name) => this.#sb.replica.table(name),
+        byIndex: (table, index, key) => this.#sb.replica.byIndex(table, index, key),
+      },
+      (table, uuid, reason) => this.#malformed(table, uuid, reason),
+    );
     this.#conditions = sbConditions(this.#interest());
     this.#sb.monitor(sbMonitorSpec(this.#interest()));
 
@@ -189,6 +199,7 @@ export class Agent {
     this.#reconciler = new Reconciler({
       view: this.#view,
       chassis: () => this.#chassis,
+      monitored: (networkId) => this.#monitored.has(networkId),
       checksumFill: () => needsChecksumFill(localChassis(this.#ovs.replica)),
       host: createHostPlumbing(),
       ovs: createOvsPorts(this.#ovs, () => localChassis(this.#ovs.replica).bridge),
@@ -285,16 +296,21 @@ export class Agent {
     }
   }
 
-  #interest(): SbInterest {
+  #interest(): SbInterest & { networks: Set<string> } {
     const local = this.#chassis === undefined ? undefined : this.#view?.scanLocalNetworks(this.#chassis);
     return {
       systemId: this.#local.systemId,
       chassis: this.#chassis,
       datapaths: local?.datapaths ?? [],
-      networks: local?.networks ?? [],
-      additionalChassis:
-        this.#sb?.schema?.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? true,
+      networks: local?.networks ?? new Set(),
+      additionalChassis: this.#hasAdditionalChassis(),
     };
+  }
+
+  /** Port_Binding.additional_chassis exists since OVN 22.06; assume so until the schema is known. */
+  #hasAdditionalChassis(): boolean {
+    if (this.#sb?.status === undefined || this.#sb.status.type === 'connecting') return true;
+    return this.#sb.schema.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? false;
   }
 
   /** Re-reads our Chassis row; a new chassis uuid re-targets everything. */
@@ -323,7 +339,8 @@ export class Agent {
 
   /** Returns true when the conditions changed. */
   async #updateConditions(): Promise<boolean> {
-    const want = sbConditions(this.#interest());
+    const interest = this.#interest();
+    const want = sbConditions(interest);
     const have = this.#conditions;
     if (
       sameClauses(want.Port_Binding, have.Port_Binding) &&
@@ -333,6 +350,11 @@ export class Agent {
     }
     this.#conditions = want;
     await this.#sb.setConditions(want as ConditionsUpdate);
+    // The server sends the rows a condition change selects before its reply:
+    // the metadata ports of newly monitored networks are in the replica now.
+    const monitored = new Set(interest.networks);
+    for (const net of monitored) if (!this.#monitored.has(net)) this.#queue?.add(net);
+    this.#monitored = monitored;
     return true;
   }
 
@@ -355,7 +377,20 @@ export class Agent {
     });
   }
 
+  /**
+   * Replica change listener: maps rows to keys and returns. It must not
+   * throw into the OVSDB client (that would drop the session), so a bug here
+   * is logged and the periodic resync heals what was missed.
+   */
   #onSbEvents(events: readonly RowEventLike[]): void {
+    try {
+      this.#routeSbEvents(events);
+    } catch (err) {
+      this.#log.error({ err }, 'Southbound event handling failed; a resync will repair');
+    }
+  }
+
+  #routeSbEvents(events: readonly RowEventLike[]): void {
     let chassisChanged = false;
     let conditions = false;
     for (const ev of events) {

@@ -15,7 +15,10 @@ function format(hex: string): string {
 
 /** Python's uuid.UUID(s) accepts hyphen-less and braced forms; so do we. */
 export function parseUuid(s: string): string | undefined {
-  const t = s.trim().replace(/^\{(.*)\}$/, '$1').replace(/^urn:uuid:/i, '');
+  const t = s
+    .trim()
+    .replace(/^\{(.*)\}$/, '$1')
+    .replace(/^urn:uuid:/i, '');
   return UUID.test(t) ? format(t.replace(/-/g, '').toLowerCase()) : undefined;
 }
 

@@ -33,6 +33,12 @@ export interface Listeners {
 export interface ReconcilerDeps {
   readonly view: SbView;
   readonly chassis: () => string | undefined;
+  /**
+   * Whether the SB monitor already selects this network's metadata port.
+   * Until it does, a network with local ports but no metadata port in the
+   * replica is pending (the condition change enqueues it again), not broken.
+   */
+  readonly monitored: (networkId: string) => boolean;
   /** netdev (userspace) integration bridge: TCP checksums must be filled. */
   readonly checksumFill: () => boolean;
   readonly host: HostPlumbing;
@@ -47,7 +53,7 @@ export interface ReconcilerDeps {
 
 export interface ReconcileReport {
   readonly networkId: string;
-  readonly intent: NetworkIntent['kind'];
+  readonly intent: NetworkIntent['kind'] | 'pending';
   readonly change: Change;
 }
 
@@ -88,6 +94,9 @@ export class Reconciler {
       return { networkId, intent: intent.kind, change };
     }
 
+    if (intent.kind === 'unservable' && !this.#deps.monitored(networkId)) {
+      return { networkId, intent: 'pending', change: 'unchanged' };
+    }
     if (intent.kind === 'unservable' && this.#said.get(networkId) !== intent.reason) {
       this.#said.set(networkId, intent.reason);
       log.warn(
