@@ -142,7 +142,8 @@ class MetadataProxyServer implements MetadataProxy {
         : [...listener.sockets.keys()].filter((h) => !wanted.some((w) => w.host === h));
     if (listener !== undefined && missing.length === 0 && extra.length === 0) return 'unchanged';
 
-    // Open first: on failure the network keeps what it had.
+    // Open first: on failure the network keeps what it had (after a
+    // namespace change that is nothing: the old sockets are gone already).
     const opened =
       missing.length === 0
         ? []
