@@ -228,6 +228,21 @@ describe('metadata proxy in network namespaces', () => {
     expect(reply).toEqual({ status: 200, body: 'inst-d' });
   });
 
+  it('pins a deleted namespace until removeListener (so remove first, then delete)', async () => {
+    const e = await makeNetwork('e', 5, 'fa:16:3e:00:0e:05');
+    await proxy.ensureListener({ network: e.network, namespace: e.namespace });
+    await run('ip', ['netns', 'del', e.namespace]);
+    // The namespace lives on while our socket holds it: its veth peer stays.
+    const vethPresent = async (): Promise<boolean> =>
+      (await run('ip', ['-n', e.vmNamespace, '-br', 'link'])).stdout.includes(e.vmDevice);
+    expect(await vethPresent()).toBe(true);
+    expect(await proxy.removeListener(e.network)).toBe('removed');
+    // Namespace teardown is asynchronous in the kernel (cleanup_net).
+    for (let tries = 0; tries < 50 && (await vethPresent()); tries++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await vethPresent()).toBe(false);
+  });
+
   it('logged one access line per request, with network, instance and source', () => {
     const access = logs.filter((l) => l.msg === 'metadata request');
     expect(access.length).toBeGreaterThanOrEqual(10);
