@@ -50,7 +50,11 @@ export function localChassis(replica: TableReader): LocalChassis {
   };
 }
 
-/** neutron: a `netdev` datapath leaves TCP checksums unfilled. */
+/**
+ * neutron: a `netdev` (userspace, DPDK) datapath leaves TCP checksums
+ * unfilled. So does any other userspace type (`dummy`, used in tests); only
+ * the kernel datapath (`system`, or empty) fills them.
+ */
 export function needsChecksumFill(c: LocalChassis): boolean {
-  return c.datapathType === 'netdev';
+  return c.datapathType !== undefined && c.datapathType !== '' && c.datapathType !== 'system';
 }

@@ -84,13 +84,15 @@ export class Reconciler {
       this.#said.delete(networkId);
       for (const w of intent.warnings) log.warn({ network: networkId }, w);
       const net = intent.network;
-      const change = merge([
-        await host.ensure(net, this.#deps.checksumFill()),
-        await ovs.ensure(net.vethRoot, net.metadataPort),
-        await listeners.ensure(net),
-      ]);
-      if (change !== 'unchanged')
-        log.info({ network: networkId, change, addresses: net.addresses }, 'network provisioned');
+      const steps = {
+        host: await host.ensure(net, this.#deps.checksumFill()),
+        ovsPort: await ovs.ensure(net.vethRoot, net.metadataPort),
+        listener: await listeners.ensure(net),
+      };
+      const change = merge(Object.values(steps));
+      if (change !== 'unchanged') {
+        log.info({ network: networkId, change, steps, addresses: net.addresses }, 'network provisioned');
+      }
       return { networkId, intent: intent.kind, change };
     }
 
