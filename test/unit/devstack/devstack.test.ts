@@ -5,7 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseIni } from 'ini';
+import { parseOsloIni } from '../../../src/agent/config/oslo-ini.js';
+
+/** section -> option -> value, through the agent's own oslo parser. */
+function parseIni(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [section, options] of parseOsloIni(text)) {
+    out[section] = Object.fromEntries([...options].map(([k, v]) => [k, v.value]));
+  }
+  return out;
+}
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/agent/config/index.js';
 import {
@@ -290,8 +299,8 @@ describe('stack post-config', () => {
     await writeFile(h.ovnmetaConf, '[DEFAULT]\nnova_metadata_port = 9999\nstale = yes\n');
     await h.run('stack', 'post-config');
     const ini = parseIni(await h.read(h.ovnmetaConf));
-    expect(ini.DEFAULT.nova_metadata_port).toBe('8775');
-    expect(ini.DEFAULT.stale).toBeUndefined();
+    expect(ini.DEFAULT!.nova_metadata_port).toBe('8775');
+    expect(ini.DEFAULT!.stale).toBeUndefined();
   });
 });
 
