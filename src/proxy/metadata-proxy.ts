@@ -67,6 +67,7 @@ export async function createMetadataProxy(options: MetadataProxyOptions): Promis
     relay,
     limits: resolved.limits,
     logger: resolved.logger,
+    metrics: resolved.metrics,
   });
   return new MetadataProxyServer(resolved, relay, app);
 }

@@ -72,6 +72,15 @@ export interface ListenAddressOptions {
   readonly ipCommand: string;
 }
 
+/** Per-request reports, for the agent's Prometheus registry (the proxy
+ *  holds no registry of its own). Called synchronously: keep them cheap. */
+export interface ProxyMetricsHooks {
+  /** Every answered request, malformed ones included; network is '' when unknown. */
+  request(network: string, status: number, seconds: number): void;
+  /** A relay to nova that failed: 503, 504 or 500 to the VM. */
+  novaError(kind: 'unreachable' | 'timeout' | 'other'): void;
+}
+
 export interface MetadataProxyOptions {
   readonly identity: IdentitySource;
   readonly nova: Partial<NovaOptions> & Pick<NovaOptions, 'sharedSecret'>;
@@ -81,6 +90,7 @@ export interface MetadataProxyOptions {
   readonly listen?: Partial<ListenAddressOptions>;
   /** pino logger; the proxy logs one info line per request. Default: silent. */
   readonly logger?: Logger;
+  readonly metrics?: ProxyMetricsHooks;
   /** Monotonic milliseconds for the rate limiter. */
   readonly now?: () => number;
 }
@@ -92,6 +102,7 @@ export interface ResolvedOptions {
   readonly limits: LimitOptions;
   readonly listen: ListenAddressOptions;
   readonly logger: Logger | undefined;
+  readonly metrics: ProxyMetricsHooks | undefined;
   readonly now: () => number;
 }
 
@@ -143,6 +154,7 @@ export function resolveOptions(options: MetadataProxyOptions): ResolvedOptions {
     limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits) },
     listen: { ...DEFAULT_LISTEN, ...definedOnly(options.listen) },
     logger: options.logger,
+    metrics: options.metrics,
     now: options.now ?? (() => performance.now()),
   };
   const { nova, rateLimit, limits, listen } = resolved;

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { ProxyNovaBadResponseError, ProxyNovaTimeoutError, ProxyNovaUnreachableError } from './errors.js';
 import type { IdentitySource } from './identity-index.js';
 import { canonicalPeer } from './ip-address.js';
-import type { LimitOptions } from './options.js';
+import type { LimitOptions, ProxyMetricsHooks } from './options.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { NovaRelay } from './relay.js';
 
@@ -63,10 +63,11 @@ export interface AppDeps {
   readonly relay: NovaRelay;
   readonly limits: LimitOptions;
   readonly logger: Logger | undefined;
+  readonly metrics: ProxyMetricsHooks | undefined;
 }
 
 export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
-  const { identity, relay, limits, logger } = deps;
+  const { identity, relay, limits, logger, metrics } = deps;
   let dispatch: http.RequestListener | undefined;
   const app = Fastify({
     logger: false,
@@ -89,6 +90,7 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.addHook('onResponse', (request, reply, done) => {
+    metrics?.request(request.metaNetwork ?? '', reply.statusCode, reply.elapsedTime / 1000);
     logger?.info(
       {
         network: request.metaNetwork,
@@ -182,13 +184,16 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
     instance: string,
   ): FastifyReply => {
     if (error instanceof ProxyNovaUnreachableError) {
+      metrics?.novaError('unreachable');
       logger?.warn({ network, instance, code: error.code, err: error.cause }, error.message);
       return reply.code(503).type(TEXT).send(UNAVAILABLE_BODY);
     }
     if (error instanceof ProxyNovaTimeoutError) {
+      metrics?.novaError('timeout');
       logger?.warn({ network, instance, code: error.code }, error.message);
       return reply.code(504).type(TEXT).send('Gateway Timeout');
     }
+    metrics?.novaError('other');
     const code = error instanceof ProxyNovaBadResponseError ? error.code : undefined;
     logger?.error({ network, instance, code, err: error }, 'metadata relay failed');
     return reply.code(500).type(TEXT).send('Internal Server Error');
@@ -222,24 +227,26 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
       socket[kContext] = context;
     });
     server.on('clientError', (error: Error & { code?: string }, socket: net.Socket) => {
-      // Node's default answers, plus a log line (malformed or hostile guest).
+      const network = context.kind === 'netns' ? context.network : '';
+      const inResponse = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+      if (error.code === 'ECONNRESET' || !socket.writable || inResponse === true) {
+        // The guest went away: nothing to answer, nothing malformed.
+        socket.destroy();
+        logger?.debug(
+          { network, source: socket.remoteAddress, code: error.code },
+          'metadata connection reset',
+        );
+        return;
+      }
+      // Node's default answers (431, 408, 400), plus a log line and a count.
       const status =
         error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const inResponse = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-      if (error.code !== 'ECONNRESET' && socket.writable && inResponse !== true) {
-        socket.end(
-          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-        );
-      } else {
-        socket.destroy();
-      }
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      metrics?.request(network, status, 0);
       logger?.info(
-        {
-          network: context.kind === 'netns' ? context.network : null,
-          source: socket.remoteAddress ?? null,
-          status,
-          code: error.code,
-        },
+        { network, source: socket.remoteAddress ?? null, status, code: error.code },
         'malformed metadata request',
       );
     });
