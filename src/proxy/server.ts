@@ -223,6 +223,14 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
       requestListener,
     );
     server.maxConnections = limits.maxConnections;
+    // accept(2) failures (EMFILE under a flood) are emitted here; the server
+    // keeps listening, and an unhandled 'error' would end the process.
+    server.on('error', (error) => {
+      logger?.error(
+        { err: error, network: context.kind === 'netns' ? context.network : null },
+        'metadata listener error',
+      );
+    });
     server.on('connection', (socket: TaggedSocket) => {
       socket[kContext] = context;
     });
