@@ -11,6 +11,8 @@
  * the SB until the monitor conditions are stable, then enqueue every network
  * that has local ports or a namespace on the host, and start the workers.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { listNamespaces, NAMESPACE_PREFIX } from '../namespace/index.js';
 import { OvsdbClient, type ConditionsUpdate, type Replica } from '../ovsdb/index.js';
@@ -176,6 +178,7 @@ export class Agent {
       (port, err) => this.#log.warn({ port, err }, 'port skipped by the identity index'),
     );
     this.#proxy = await createMetadataProxy(proxyOptions(config, this.identity, this.#log, this.metrics));
+    await this.#listenUnixSocket();
     this.#registration = new Registration({
       agentId: metadataAgentId(this.#local.systemId),
       bridge: this.#local.bridge,
@@ -279,6 +282,23 @@ export class Agent {
     const keys = new Set(this.#view.scanLocalNetworks(this.#chassis).networks);
     for (const ns of await listNamespaces(NAMESPACE_PREFIX)) keys.add(ns.slice(NAMESPACE_PREFIX.length));
     return keys;
+  }
+
+  /**
+   * neutron's `metadata_proxy_socket`, for operators who front us with their
+   * own haproxy: it trusts X-OVN-Network-ID and X-Forwarded-For. A failure
+   * here is reported and does not stop the namespace listeners.
+   */
+  async #listenUnixSocket(): Promise<void> {
+    const path = this.#config.DEFAULT.metadata_proxy_socket;
+    if (path === '') return;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await this.#proxy.listenUnixSocket(path, this.#config.DEFAULT.metadata_proxy_socket_mode);
+      this.#log.info({ path }, 'metadata proxy listening on the unix socket');
+    } catch (err) {
+      this.#log.error({ err, path }, 'cannot listen on metadata_proxy_socket; namespace listeners are not affected');
+    }
   }
 
   async #waitForSystemId(): Promise<LocalChassis & { systemId: string }> {
