@@ -51,3 +51,12 @@ export {
   SandboxDatapathBusyError,
   SandboxCurlError,
 } from './errors.js';
+export {
+  FakeNova,
+  startFakeNova,
+  expectedSignature,
+  type FakeNovaOptions,
+  type FakeNovaAnswer,
+  type FakeNovaResponder,
+  type RecordedRequest,
+} from './fake-nova.js';
