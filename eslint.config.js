@@ -3,16 +3,20 @@
 // src/proxy knows no iproute2 or SB; only src/agent joins them. The pure
 // parts of src/ovsdb (wire/, replica/, framing, jsonrpc) may not touch sockets.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const layer = (files, patterns) => ({
   files,
   rules: { 'no-restricted-imports': ['error', { patterns }] },
 });
-const socketFree = [{ group: ['node:net', 'node:tls', 'net', 'tls'], message: 'pure module: no sockets here' }];
+const socketFree = [
+  { group: ['node:net', 'node:tls', 'net', 'tls'], message: 'pure module: no sockets here' },
+];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.bench/**'] },
+  { languageOptions: { globals: globals.node } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,11 +24,41 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  layer(['src/ovsdb/**/*.ts'], [{ group: ['**/namespace/**', '**/proxy/**', '**/agent/**', '**/cli/**'], message: 'src/ovsdb is a general OVSDB client and imports no other layer' }]),
-  layer(['src/ovsdb/wire/**/*.ts', 'src/ovsdb/replica/**/*.ts', 'src/ovsdb/framing.ts', 'src/ovsdb/jsonrpc.ts'], [
-    ...socketFree,
-    { group: ['**/namespace/**', '**/proxy/**', '**/agent/**', '**/cli/**'], message: 'src/ovsdb imports no other layer' },
-  ]),
-  layer(['src/namespace/**/*.ts'], [{ group: ['**/proxy/**', '**/agent/**', '**/cli/**'], message: 'src/namespace knows only the host plumbing' }]),
-  layer(['src/proxy/**/*.ts'], [{ group: ['**/namespace/**', '**/agent/**', '**/cli/**', '**/ovsdb/**', 'execa'], message: 'src/proxy knows no SB and no iproute2' }]),
+  layer(
+    ['src/ovsdb/**/*.ts'],
+    [
+      {
+        group: ['**/namespace/**', '**/proxy/**', '**/agent/**', '**/cli/**'],
+        message: 'src/ovsdb is a general OVSDB client and imports no other layer',
+      },
+    ],
+  ),
+  layer(
+    ['src/ovsdb/wire/**/*.ts', 'src/ovsdb/replica/**/*.ts', 'src/ovsdb/framing.ts', 'src/ovsdb/jsonrpc.ts'],
+    [
+      ...socketFree,
+      {
+        group: ['**/namespace/**', '**/proxy/**', '**/agent/**', '**/cli/**'],
+        message: 'src/ovsdb imports no other layer',
+      },
+    ],
+  ),
+  layer(
+    ['src/namespace/**/*.ts'],
+    [
+      {
+        group: ['**/proxy/**', '**/agent/**', '**/cli/**'],
+        message: 'src/namespace knows only the host plumbing',
+      },
+    ],
+  ),
+  layer(
+    ['src/proxy/**/*.ts'],
+    [
+      {
+        group: ['**/namespace/**', '**/agent/**', '**/cli/**', '**/ovsdb/**', 'execa'],
+        message: 'src/proxy knows no SB and no iproute2',
+      },
+    ],
+  ),
 );

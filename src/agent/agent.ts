@@ -297,7 +297,10 @@ export class Agent {
       await this.#proxy.listenUnixSocket(path, this.#config.DEFAULT.metadata_proxy_socket_mode);
       this.#log.info({ path }, 'metadata proxy listening on the unix socket');
     } catch (err) {
-      this.#log.error({ err, path }, 'cannot listen on metadata_proxy_socket; namespace listeners are not affected');
+      this.#log.error(
+        { err, path },
+        'cannot listen on metadata_proxy_socket; namespace listeners are not affected',
+      );
     }
   }
 
