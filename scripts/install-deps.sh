@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(openvswitch-switch ovn-central ovn-host iproute2 ethtool curl iptables openssl shellcheck systemd)
+debs=(openvswitch-switch ovn-central ovn-host iproute2 ethtool curl iptables openssl shellcheck systemd neutron-ovn-metadata-agent haproxy)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
