@@ -9,7 +9,14 @@ import { run, type Chassis, type Network, type VmPort, type Vm } from '../../src
 import { startAgent, SECRET } from '../support/agent.js';
 import { startChassis } from '../support/chassis.js';
 import { startFakeNova, type FakeNova } from '../support/fake-nova.js';
-import { addSubnet, bindPortElsewhere, createNetwork, createVmPort, deletePort } from '../support/neutron.js';
+import {
+  addFakeChassis,
+  addSubnet,
+  bindPortElsewhere,
+  createNetwork,
+  createVmPort,
+  deletePort,
+} from '../support/neutron.js';
 import { startVm } from '../support/vm.js';
 
 let chassis: Chassis;
@@ -90,8 +97,13 @@ const until = <T>(fn: () => Promise<T | undefined | false>, what: string, ms = 1
 async function metric(metricName: string, sample: string): Promise<number> {
   const text = await agent.metrics.registry.getSingleMetricAsString(metricName);
   let sum = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(`${sample}{`) || line.startsWith(`${sample} `)) sum += Number(line.split(' ').pop());
+  const labelled = sample.includes('{');
+  for (const line of text.split('\n')) {
+    const hit = labelled
+      ? line.startsWith(sample)
+      : line.startsWith(`${sample}{`) || line.startsWith(`${sample} `);
+    if (hit) sum += Number(line.split(' ').pop());
+  }
   return sum;
 }
 
@@ -211,6 +223,63 @@ describe('provisioning follows the SB', () => {
     await agent.idle();
     expect((await plumbing(net3)).namespace).toBe(false);
     await v.stop();
+  });
+});
+
+describe('monitoring only this chassis', () => {
+  test('1,000 foreign ports (another chassis, other networks, same network) stay out of the replica', async () => {
+    const replicaPorts = () =>
+      metric('ovnmeta_replica_rows', 'ovnmeta_replica_rows{db="OVN_Southbound",table="Port_Binding"');
+    await agent.idle();
+    const before = await replicaPorts();
+    const reconciles = await metric(
+      'ovnmeta_reconcile_duration_seconds',
+      'ovnmeta_reconcile_duration_seconds_count',
+    );
+    // A served network, and 10 foreign networks; 100 ports each bound to another chassis.
+    const served = await network(['10.77.0.0/24']);
+    const local = await startVm(chassis, await createVmPort(served));
+    await until(async () => (await plumbing(served)).ifaceId, 'served network provisioned');
+    const afterLocal = await replicaPorts();
+    const fake = await addFakeChassis(chassis);
+    const nets = [
+      served,
+      ...(await Promise.all(Array.from({ length: 9 }, (_, i) => network([`10.${200 + i}.0.0/24`])))),
+    ];
+    for (const net of nets) {
+      const lsps: string[] = [];
+      const binds: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const name = `foreign-${net.id.slice(0, 8)}-${i}`;
+        lsps.push(
+          '--',
+          'lsp-add',
+          net.switchName,
+          name,
+          '--',
+          'lsp-set-addresses',
+          name,
+          `fa:16:3e:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}:01 unknown`,
+        );
+        binds.push('--', 'lsp-bind', name, fake.name);
+      }
+      await chassis.nbctl(...lsps);
+      await chassis.nbctl('--wait=sb', 'sync');
+      await chassis.sbctl(...binds);
+    }
+    await chassis.nbctl('--wait=sb', 'sync');
+    await new Promise((r) => setTimeout(r, 300));
+    await agent.idle();
+    // The replica grew by this chassis' rows only: not one foreign port.
+    expect(await replicaPorts()).toBe(afterLocal);
+    expect(afterLocal - before).toBe(2); // the local VM port and the network's metadata port
+    // Only the served network was reconciled (once or twice while it came up).
+    const ran =
+      (await metric('ovnmeta_reconcile_duration_seconds', 'ovnmeta_reconcile_duration_seconds_count')) -
+      reconciles;
+    expect(ran).toBeLessThanOrEqual(4);
+    await local.stop();
+    await fake.stop();
   });
 });
 
