@@ -1,0 +1,187 @@
+// Initial-load bench of the OVSDB client: how long a fresh agent takes from
+// connect to a synced replica of a large OVN Southbound database, and how
+// much memory it needs for it.
+//
+// The parent starts a standalone SB ovsdb-server, fills it through our own
+// client (2,000 Datapath_Binding and 50,000 Port_Binding rows shaped as
+// neutron writes them, in a few big transactions), then runs the measured
+// client alone in a child process (`--child`), so that the peak RSS is that of
+// a process holding only the client and its replica. Progress goes to
+// stderr; the last stdout line is one JSON object:
+//   {"syncSeconds":…, "peakRssMb":…, "rows":…, …}
+// Reference (neutron's Python IDL, same content): 6.1 s, 480 MB.
+//
+//   npm run bench -- ovsdb-load [--ports 50000] [--datapaths 2000] [--runs 3]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { OvsdbClient, map, op, uuid, type WireOperation } from '../src/ovsdb/index.js';
+import { destroyOvsdbServer, startOvsdbServer } from '../test/support/ovsdb-server.js';
+
+const arg = (name: string, fallback: number): number => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at === -1 ? fallback : Number(process.argv[at + 1]);
+};
+const log = (msg: string): void => void process.stderr.write(`[ovsdb-load] ${msg}\n`);
+
+if (process.argv.includes('--child')) {
+  await child(process.argv[process.argv.indexOf('--child') + 1]!);
+} else {
+  await parent();
+}
+
+/** The measured process: connect, monitor, wait for the synced replica. */
+async function child(remote: string): Promise<void> {
+  const t0 = performance.now();
+  const client = new OvsdbClient({ remote, database: 'OVN_Southbound', probeIntervalMs: 0 });
+  // What the metadata agent watches: every Port_Binding and Datapath_Binding column.
+  client.monitor({ Port_Binding: {}, Datapath_Binding: {} });
+  await client.start();
+  const syncSeconds = (performance.now() - t0) / 1000;
+  const rows = client.replica.size('Port_Binding') + client.replica.size('Datapath_Binding');
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const hwmKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  const peakRssMb = Math.max(hwmKb / 1024, process.resourceUsage().maxRSS / 1024);
+  const heapUsedMb = process.memoryUsage().heapUsed / 2 ** 20;
+  await client.close();
+  process.stdout.write(`${JSON.stringify({ syncSeconds, peakRssMb, heapUsedMb, rows })}\n`);
+}
+
+async function parent(): Promise<void> {
+  const ports = arg('ports', 50_000);
+  const datapaths = arg('datapaths', 2_000);
+  const runs = arg('runs', 3);
+  const server = await startOvsdbServer({ schema: 'sb', tcp: false });
+  try {
+    log(`ovsdb-server in ${server.dir}; filling ${datapaths} datapaths, ${ports} ports`);
+    const t = performance.now();
+    await fill(server.unixRemote, datapaths, ports);
+    log(`filled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    if (process.argv.includes('--serve')) {
+      // Profiling aid: keep the filled server until interrupted.
+      log(`serving on ${server.unixRemote}; Ctrl-C to stop`);
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      await new Promise((resolve) => process.once('SIGINT', resolve));
+      clearInterval(keepAlive);
+      return;
+    }
+    const results: { syncSeconds: number; peakRssMb: number; heapUsedMb: number; rows: number }[] = [];
+    for (let i = 1; i <= runs; i++) {
+      const r = await runChild(server.unixRemote);
+      log(
+        `run ${i}: synced ${r.rows} rows in ${r.syncSeconds.toFixed(3)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+      );
+      results.push(r);
+    }
+    // Median run for time, worst run for memory.
+    const bySync = [...results].sort((a, b) => a.syncSeconds - b.syncSeconds);
+    const median = bySync[Math.floor(bySync.length / 2)]!;
+    const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
+    console.log(
+      JSON.stringify({
+        syncSeconds: round(median.syncSeconds, 3),
+        peakRssMb: round(Math.max(...results.map((r) => r.peakRssMb)), 1),
+        rows: median.rows,
+        runs,
+        heapUsedMb: round(median.heapUsedMb, 1),
+        allSyncSeconds: results.map((r) => round(r.syncSeconds, 3)),
+      }),
+    );
+  } finally {
+    await destroyOvsdbServer(server);
+  }
+}
+
+function runChild(
+  remote: string,
+): Promise<{ syncSeconds: number; peakRssMb: number; heapUsedMb: number; rows: number }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', remote], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`child exited ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!) as never);
+    });
+  });
+}
+
+/** Neutron-shaped rows: networks as datapaths, 25 ports each, 10.x.y.z addresses. */
+async function fill(remote: string, datapaths: number, ports: number): Promise<void> {
+  const client = new OvsdbClient({ remote, database: 'OVN_Southbound', probeIntervalMs: 0 });
+  client.monitor({ SB_Global: {} });
+  await client.start();
+  const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+  const fakeUuid = (prefix: number, n: number): string =>
+    `${hex(prefix, 8)}-${hex(n >>> 16, 4)}-4${hex(n & 0xfff, 3)}-8${hex(n % 4096, 3)}-${hex((n * 2654435761) % 2 ** 48, 12)}`;
+
+  const dpOps: WireOperation[] = [];
+  for (let d = 0; d < datapaths; d++) {
+    const net = fakeUuid(0x6e657477, d);
+    dpOps.push(
+      op.insert(
+        'Datapath_Binding',
+        {
+          tunnel_key: d + 1,
+          external_ids: map({
+            'logical-switch': fakeUuid(0x15, d),
+            name: `neutron-${net}`,
+            name2: `net-${d}`,
+          }),
+        },
+        `dp${d}`,
+      ),
+    );
+  }
+  const dpResults = await client.transact(dpOps);
+  const dpUuids = dpResults.map((r) => r.uuid!);
+  log(`inserted ${dpUuids.length} Datapath_Binding rows`);
+
+  // Keystone project ids: 32 random hex digits (uuid4 without dashes).
+  const projects = Array.from({ length: 50 }, (_, i) => hex(((i + 1) * 0x9e3779b9) >>> 0, 8).repeat(4));
+  const perDp = Math.ceil(ports / datapaths);
+  const batch = 10_000;
+  for (let start = 0; start < ports; start += batch) {
+    const ops: WireOperation[] = [];
+    for (let p = start; p < Math.min(ports, start + batch); p++) {
+      const d = Math.floor(p / perDp) % datapaths;
+      const port = fakeUuid(0x706f7274, p);
+      const device = fakeUuid(0x64657669, p);
+      const ip = `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255 || 1}`;
+      const mac = `fa:16:3e:${hex((p >> 16) & 255, 2)}:${hex((p >> 8) & 255, 2)}:${hex(p & 255, 2)}`;
+      ops.push(
+        op.insert('Port_Binding', {
+          logical_port: port,
+          datapath: uuid(dpUuids[d]!),
+          tunnel_key: (p % perDp) + 1,
+          mac: `${mac} ${ip}`,
+          port_security: `${mac} ${ip}`,
+          up: true,
+          options: map({ requested_chassis: `compute-${p % 100}` }),
+          external_ids: map({
+            'neutron:cidrs': `${ip}/24`,
+            'neutron:device_id': device,
+            'neutron:device_owner': 'compute:nova',
+            'neutron:host_id': `compute-${p % 100}`,
+            'neutron:mtu': '',
+            'neutron:network_name': `neutron-${fakeUuid(0x6e657477, d)}`,
+            'neutron:port_capabilities': '',
+            'neutron:port_name': '',
+            'neutron:project_id': projects[p % projects.length]!,
+            'neutron:revision_number': '4',
+            'neutron:security_group_ids': fakeUuid(0x73670000, p % 20),
+            'neutron:subnet_pool_addr_scope4': '',
+            'neutron:subnet_pool_addr_scope6': '',
+            'neutron:vnic_type': 'normal',
+          }),
+        }),
+      );
+    }
+    await client.transact(ops);
+    log(`inserted Port_Binding rows up to ${Math.min(ports, start + batch)}`);
+  }
+  await client.close();
+}
