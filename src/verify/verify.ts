@@ -1,0 +1,307 @@
+/**
+ * `ovnmeta verify`: gathers what the chassis has and judges it against what
+ * the agent would want (desiredNetwork over the same SB rows), network by
+ * network. Read-only: it opens the two databases as a monitor, starts a
+ * private ovn-trace daemon, reads the kernel (inspectPlumbing, one
+ * `ip -json` per namespace), dumps table 0 of the integration bridge once,
+ * and makes HTTP requests; it never writes anything.
+ *
+ *   OVS db ─ who we are, OVS ports ──┐
+ *   SB db  ─ desired state ──────────┼─> observations ─> judgeNetwork (pure) ─> report
+ *   kernel, ovn-trace, HTTP ─────────┘
+ *
+ * Networks are gathered with bounded concurrency; a failure to observe
+ * something becomes the reason of that check, never an exception.
+ */
+import { execa } from 'execa';
+import { dirname } from 'node:path';
+import { desiredNetwork, optionSource, type AgentConfig, type DesiredNetwork } from '../agent/index.js';
+import { localChassis, needsChecksumFill } from '../agent/ovs-local.js';
+import type { PortBinding } from '../agent/sb-rows.js';
+import { DEVICE_ID } from '../agent/sb-rows.js';
+import { inspectPlumbing, type NamespaceEnv } from '../namespace/index.js';
+import type { OvsdbClient } from '../ovsdb/index.js';
+import { openOvs, openSb, type SbSnapshot } from './databases.js';
+import { httpFromNamespace, httpThroughSocket } from './http.js';
+import {
+  judgeNetwork,
+  proxyPrerequisite,
+  proxyUrl,
+  type NetworkObservation,
+  type ProbeObservation,
+} from './judge.js';
+import {
+  METADATA_IPV4,
+  METADATA_IPV6,
+  metadataMicroflow,
+  parseTable0InPorts,
+  vmSource,
+} from './microflow.js';
+import { OvnTrace } from './ovn-trace.js';
+import { indexOvs, observeOvs, type OvsIndex } from './ovs-observe.js';
+import type { Check, FlowObservation, HttpObservation, TraceObservation, VerifyReport } from './types.js';
+
+export interface VerifyOptions {
+  readonly config: AgentConfig;
+  /** Only these networks (`--network`); default every network with VM ports bound here. */
+  readonly networks?: readonly string[];
+  /** Also request instance-id through metadata_proxy_socket for every local VM port. */
+  readonly probe?: boolean;
+  /** Per database connection and per ovn-trace start (default 10 s / 60 s). */
+  readonly dbTimeoutMs?: number;
+  readonly traceStartTimeoutMs?: number;
+  /** Networks gathered at once (default 8). */
+  readonly concurrency?: number;
+  /** Tests: the namespace layer's host (default the real one). */
+  readonly namespaceEnv?: Partial<NamespaceEnv>;
+}
+
+const HTTP_TIMEOUT_MS = 3000;
+const PROBE_TIMEOUT_MS = 15_000;
+
+export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
+  const { config } = o;
+  const dbTimeout = o.dbTimeoutMs ?? 10_000;
+  const chassisChecks: Check[] = [];
+  const ovsRemote = config.ovs.ovsdb_connection;
+  let ovs: OvsdbClient | undefined;
+  let sb: SbSnapshot | undefined;
+  let trace: Promise<OvnTrace> | undefined;
+  try {
+    try {
+      ovs = await openOvs(ovsRemote, dbTimeout);
+      chassisChecks.push({ name: 'ovs-db', status: 'pass', detail: ovsRemote });
+    } catch (err) {
+      chassisChecks.push({ name: 'ovs-db', status: 'fail', reason: (err as Error).message });
+      return { chassis: chassisChecks, networks: [] };
+    }
+    const local = localChassis(ovs.replica);
+    if (local.systemId === undefined) {
+      chassisChecks.push({
+        name: 'chassis',
+        status: 'fail',
+        reason: 'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up on this host',
+      });
+      return { chassis: chassisChecks, networks: [] };
+    }
+    // The agent's rule (agent.ts): config wins, else ovn-controller's ovn-remote.
+    const sbRemote =
+      optionSource(config, 'ovn', 'ovn_sb_connection').kind === 'default' && local.ovnRemote
+        ? local.ovnRemote
+        : config.ovn.ovn_sb_connection;
+    const ssl = config.ovn.ovn_sb_private_key
+      ? {
+          privateKey: config.ovn.ovn_sb_private_key,
+          certificate: config.ovn.ovn_sb_certificate,
+          caCert: config.ovn.ovn_sb_ca_cert,
+        }
+      : undefined;
+    try {
+      sb = await openSb(sbRemote, ssl, local.systemId, dbTimeout);
+      chassisChecks.push({ name: 'southbound', status: 'pass', detail: sbRemote });
+    } catch (err) {
+      chassisChecks.push({ name: 'southbound', status: 'fail', reason: (err as Error).message });
+      return { chassis: chassisChecks, networks: [] };
+    }
+    if (sb.chassis === undefined) {
+      chassisChecks.push({
+        name: 'chassis',
+        status: 'fail',
+        reason: `no SB Chassis row named ${local.systemId}: ovn-controller has not registered this chassis`,
+      });
+    } else {
+      chassisChecks.push({ name: 'chassis', status: 'pass', detail: `${local.systemId} (${sb.chassis})` });
+    }
+
+    const ids = o.networks && o.networks.length > 0 ? [...new Set(o.networks)] : [...sb.localNetworks].sort();
+    const intents = ids.map((id) => ({ id, intent: desiredNetwork(sb!.view.inputs(id, sb!.chassis)) }));
+    const served = intents.filter((n) => n.intent.kind === 'serve');
+    const snapshot = sb;
+    const flows = served.length > 0 ? await readTable0(ovsRemote, local.bridge) : undefined;
+    if (served.some((n) => localPortsOf(snapshot, n.id).length > 0)) {
+      trace = OvnTrace.start({
+        db: sbRemote,
+        ...(ssl ? { ssl } : {}),
+        startTimeoutMs: o.traceStartTimeoutMs ?? 60_000,
+      });
+      trace.catch(() => undefined); // awaited per trace; a failure becomes their reason
+    }
+    const ovsIndex = indexOvs({
+      Bridge: ovs.replica.table('Bridge'),
+      Port: ovs.replica.table('Port'),
+      Interface: ovs.replica.table('Interface'),
+    });
+    const ctx: GatherContext = {
+      sb: snapshot,
+      ovsIndex,
+      bridge: local.bridge,
+      checksumFill: needsChecksumFill(local),
+      flows: flows ?? { kind: 'unreadable', reason: 'not read' },
+      trace,
+      probe: o.probe ? config.DEFAULT.metadata_proxy_socket : undefined,
+      namespaceEnv: o.namespaceEnv,
+    };
+    const observations = await mapLimit(intents, o.concurrency ?? 8, (n) =>
+      observeNetwork(ctx, n.id, n.intent),
+    );
+    return { chassis: chassisChecks, networks: observations.map(judgeNetwork) };
+  } finally {
+    await Promise.allSettled([trace?.then((t) => t.close()), sb?.client.close(), ovs?.close()]);
+  }
+}
+
+interface GatherContext {
+  readonly sb: SbSnapshot;
+  readonly ovsIndex: OvsIndex;
+  readonly bridge: string;
+  readonly checksumFill: boolean;
+  readonly flows: FlowObservation;
+  readonly trace: Promise<OvnTrace> | undefined;
+  /** metadata_proxy_socket with --probe, else undefined. */
+  readonly probe: string | undefined;
+  readonly namespaceEnv: Partial<NamespaceEnv> | undefined;
+}
+
+function localPortsOf(sb: SbSnapshot, networkId: string): readonly PortBinding[] {
+  return sb.view.inputs(networkId, sb.chassis).localPorts;
+}
+
+async function observeNetwork(
+  ctx: GatherContext,
+  id: string,
+  intent: NetworkObservation['intent'],
+): Promise<NetworkObservation> {
+  if (intent.kind !== 'serve') return { id, intent };
+  const d = intent.network;
+  const ports = [...localPortsOf(ctx.sb, id)].sort((a, b) => a.logicalPort.localeCompare(b.logicalPort));
+  const plumbingP = inspectPlumbing(
+    {
+      namespace: d.namespace,
+      vethRoot: d.vethRoot,
+      vethInside: d.vethInside,
+      mac: d.mac,
+      ...(d.mtu === undefined ? {} : { mtu: d.mtu }),
+      addresses: d.addresses,
+      checksumFill: ctx.checksumFill,
+    },
+    ctx.namespaceEnv,
+  ).catch((err: Error) => ({ error: err.message }));
+  const tracesP = Promise.all(
+    ports.map(async (p) => ({ port: p.logicalPort, obs: await traceOne(ctx, d, p) })),
+  );
+  const plumbing = await plumbingP;
+  const [ipv4, ipv6, probes, traces] = await Promise.all([
+    proxyPrerequisite(d, plumbing, 4) === undefined
+      ? httpFromNamespace(d.namespace, proxyUrl(4, d), HTTP_TIMEOUT_MS)
+      : undefined,
+    d.ipv6 && proxyPrerequisite(d, plumbing, 6) === undefined
+      ? httpFromNamespace(d.namespace, proxyUrl(6, d), HTTP_TIMEOUT_MS)
+      : undefined,
+    ctx.probe === undefined ? undefined : probeAll(ctx.probe, id, ports),
+    tracesP,
+  ]);
+  return {
+    id,
+    intent,
+    served: {
+      traces,
+      plumbing,
+      ovs: observeOvs(ctx.ovsIndex, ctx.bridge, d.vethRoot, d.metadataPort),
+      flows: ctx.flows,
+      checksumFill: ctx.checksumFill,
+      proxy: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) },
+      ...(probes ? { probes } : {}),
+    },
+  };
+}
+
+async function traceOne(ctx: GatherContext, d: DesiredNetwork, port: PortBinding): Promise<TraceObservation> {
+  const flow = metadataMicroflow(port, d.mac);
+  if (flow === undefined) {
+    return {
+      kind: 'error',
+      reason: `port has no MAC with an IP address (mac column ${JSON.stringify(port.mac)})`,
+    };
+  }
+  const destination = flow.family === 4 ? `${METADATA_IPV4}:80` : `[${METADATA_IPV6}]:80`;
+  try {
+    const t = await ctx.trace!;
+    const minimal = await t.trace(d.datapath, flow.text, 'minimal');
+    const seen = { kind: 'traced', sourceIp: flow.sourceIp, destination, minimal } as const;
+    if (minimal.includes(`output("${d.metadataPort}")`)) return seen;
+    // Missed: a detailed trace says at which stage the packet ended.
+    const detailed = await t.trace(d.datapath, flow.text, 'detailed').catch(() => undefined);
+    return detailed === undefined ? seen : { ...seen, detailed };
+  } catch (err) {
+    return { kind: 'error', reason: (err as Error).message };
+  }
+}
+
+async function probeAll(
+  socketPath: string,
+  networkId: string,
+  ports: readonly PortBinding[],
+): Promise<{ socketPath: string; results: ProbeObservation[] }> {
+  const results = await Promise.all(
+    ports.map(async (p): Promise<ProbeObservation> => {
+      const src = vmSource(p);
+      const instanceId = p.externalIds.get(DEVICE_ID);
+      if (socketPath === '') {
+        const obs: HttpObservation = {
+          kind: 'refused',
+          reason: 'metadata_proxy_socket is empty in the config',
+        };
+        return { port: p.logicalPort, sourceIp: src?.ip ?? '?', instanceId, obs };
+      }
+      if (src === undefined) {
+        const obs: HttpObservation = { kind: 'no-answer', reason: 'the port has no IP address to ask as' };
+        return { port: p.logicalPort, sourceIp: '?', instanceId, obs };
+      }
+      const obs = await httpThroughSocket({
+        socketPath,
+        networkId,
+        sourceIp: src.ip,
+        path: '/latest/meta-data/instance-id',
+        timeoutMs: PROBE_TIMEOUT_MS,
+      });
+      return { port: p.logicalPort, sourceIp: src.ip, instanceId, obs };
+    }),
+  );
+  return { socketPath, results };
+}
+
+/**
+ * `ovs-ofctl dump-flows` of table 0 on the integration bridge: one spawn for
+ * every network. The bridge's management socket lives next to the OVS db
+ * socket (both in OVS_RUNDIR) when the db is reached over unix:.
+ */
+async function readTable0(ovsRemote: string, bridge: string): Promise<FlowObservation> {
+  const target = ovsRemote.startsWith('unix:')
+    ? `unix:${dirname(ovsRemote.slice(5))}/${bridge}.mgmt`
+    : bridge;
+  const r = await execa('ovs-ofctl', ['--no-names', '--no-stats', 'dump-flows', target, 'table=0'], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 15_000,
+  });
+  if (r.exitCode !== 0) {
+    return {
+      kind: 'unreadable',
+      reason: `ovs-ofctl dump-flows ${target} exited ${r.exitCode ?? '?'}: ${(r.stderr || r.shortMessage || '').trim()}`,
+    };
+  }
+  return { kind: 'read', inPorts: parseTable0InPorts(r.stdout) };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
