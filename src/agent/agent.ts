@@ -15,9 +15,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { listNamespaces, NAMESPACE_PREFIX } from '../namespace/index.js';
-import { OvsdbClient, type ConditionsUpdate, type Replica } from '../ovsdb/index.js';
+import { OvsdbClient, type Replica } from '../ovsdb/index.js';
 import { IdentityIndex, createMetadataProxy, type MetadataProxy } from '../proxy/index.js';
-import { chassisUuid as _chassisUuid, metadataAgentId } from './chassis-id.js';
+import { metadataAgentId } from './chassis-id.js';
 import { optionSource, redactedConfig, type AgentConfig } from './config/index.js';
 import { AgentMetrics } from './metrics.js';
 import { startAdminServer } from './admin-server.js';
@@ -26,13 +26,12 @@ import { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from 
 import { createHostPlumbing, createOvsPorts, PORT_BY_NAME } from './host.js';
 import { Reconciler, type Listeners } from './reconciler.js';
 import { Registration } from './registration.js';
-import { sameClauses, sbConditions, sbMonitorSpec, type SbInterest } from './sb-monitor.js';
+import { MonitorConditions } from './monitor-conditions.js';
+import { sbMonitorSpec, type SbInterest } from './sb-monitor.js';
 import { SbView, sbIndexes } from './sb-view.js';
 import { networksTouched, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
 import { proxyOptions } from './proxy-options.js';
-
-void _chassisUuid;
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -57,11 +56,7 @@ export class Agent {
   #reconciler!: Reconciler;
   #chassis: string | undefined;
   #served = new Map<string, string>(); // vethRoot -> network, for OVS events
-  #conditions!: ReturnType<typeof sbConditions>;
-  #conditionsBusy = false;
-  /** Networks whose metadata port the SB monitor selects (conditions confirmed). */
-  #monitored = new Set<string>();
-  #conditionsDirty = false;
+  #conditions!: MonitorConditions;
   #firstPassDone = false;
   #sbSynced = false;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -92,7 +87,7 @@ export class Agent {
   }
 
   async #start(opts: AgentOptions): Promise<void> {
-    const { config } = this;
+    const config = this.#config;
     this.#log.info({ config: redactedConfig(config) }, 'ovnmeta agent starting');
 
     const adminBind = opts.admin === undefined ? config.ovnmeta.metrics_bind : opts.admin;
@@ -167,7 +162,13 @@ export class Agent {
       },
       (table, uuid, reason) => this.#malformed(table, uuid, reason),
     );
-    this.#conditions = sbConditions(this.#interest());
+    this.#conditions = new MonitorConditions({
+      client: this.#sb,
+      interest: () => this.#interest(),
+      onMonitored: (networks) => networks.forEach((net) => this.#queue?.add(net)),
+      onError: (err) =>
+        this.#log.warn({ err }, 'monitor_cond_change failed; the next change or reconnect retries'),
+    });
     this.#sb.monitor(sbMonitorSpec(this.#interest()));
 
     // 3. The pieces that act.
@@ -202,7 +203,7 @@ export class Agent {
     this.#reconciler = new Reconciler({
       view: this.#view,
       chassis: () => this.#chassis,
-      monitored: (networkId) => this.#monitored.has(networkId),
+      monitored: (networkId) => this.#conditions.monitors(networkId),
       checksumFill: () => needsChecksumFill(localChassis(this.#ovs.replica)),
       host: createHostPlumbing(),
       ovs: createOvsPorts(this.#ovs, () => localChassis(this.#ovs.replica).bridge),
@@ -228,11 +229,11 @@ export class Agent {
     });
 
     this.#sb.on('status', (s) => {
-      if (s.type === 'synced') this.#scheduleConditions();
+      if (s.type === 'synced') this.#conditions.schedule();
     });
 
     await this.#sb.start();
-    await this.#settleConditions();
+    await this.#conditions.settle();
     this.#sbSynced = true;
     this.#refreshChassis();
 
@@ -252,10 +253,6 @@ export class Agent {
       this.#resyncTimer = setInterval(() => void this.resync(), every);
       this.#resyncTimer.unref();
     }
-  }
-
-  private get config(): AgentConfig {
-    return this.#config;
   }
 
   /** Enqueue every network known to the SB or the host (periodic full pass). */
@@ -342,62 +339,10 @@ export class Agent {
     if (uuid === this.#chassis) return;
     this.#chassis = uuid;
     this.#log.info({ chassis: this.#local.systemId, uuid }, uuid ? 'Chassis row found' : 'Chassis row gone');
-    this.#scheduleConditions();
+    this.#conditions.schedule();
     const local = this.#view.scanLocalNetworks(uuid);
     this.#feed.refeed(local.datapaths);
     if (this.#sbSynced) void this.resync();
-  }
-
-  /** Update the monitor conditions until they match the replica (start-up). */
-  async #settleConditions(): Promise<void> {
-    for (let i = 0; i < 8; i++) {
-      this.#refreshChassisQuiet();
-      if (!(await this.#updateConditions())) return;
-    }
-  }
-
-  #refreshChassisQuiet(): void {
-    this.#chassis = this.#view.chassisUuid(this.#local.systemId);
-  }
-
-  /** Returns true when the conditions changed. */
-  async #updateConditions(): Promise<boolean> {
-    const interest = this.#interest();
-    const want = sbConditions(interest);
-    const have = this.#conditions;
-    if (
-      sameClauses(want.Port_Binding, have.Port_Binding) &&
-      sameClauses(want.Datapath_Binding, have.Datapath_Binding)
-    ) {
-      return false;
-    }
-    this.#conditions = want;
-    await this.#sb.setConditions(want as ConditionsUpdate);
-    // The server sends the rows a condition change selects before its reply:
-    // the metadata ports of newly monitored networks are in the replica now.
-    const monitored = new Set(interest.networks);
-    for (const net of monitored) if (!this.#monitored.has(net)) this.#queue?.add(net);
-    this.#monitored = monitored;
-    return true;
-  }
-
-  #scheduleConditions(): void {
-    if (!this.#sb || this.#conditionsBusy) {
-      this.#conditionsDirty = true;
-      return;
-    }
-    this.#conditionsBusy = true;
-    setImmediate(async () => {
-      try {
-        this.#conditionsDirty = false;
-        await this.#updateConditions();
-      } catch (err) {
-        this.#log.warn({ err }, 'monitor_cond_change failed; will retry after reconnect');
-      } finally {
-        this.#conditionsBusy = false;
-        if (this.#conditionsDirty) this.#scheduleConditions();
-      }
-    });
   }
 
   /**
@@ -433,7 +378,7 @@ export class Agent {
       networkOfDatapath: this.#view.networkOfDatapath,
     });
     if (this.#queue) for (const net of touched.networks) this.#queue.add(net);
-    if (conditions || touched.unknownDatapaths.size > 0) this.#scheduleConditions();
+    if (conditions || touched.unknownDatapaths.size > 0) this.#conditions.schedule();
   }
 
   #onOvsEvents(events: readonly RowEventLike[]): void {
