@@ -1,0 +1,169 @@
+// `ovnmeta agent --config-file FILE` as a child process, as an operator runs
+// it, so that the measured time includes node's start-up and module loading
+// and the memory figure is that of a process holding only the agent.
+//
+// The CLI is the one compiled with this bench (.bench/src/cli/main.js): the
+// type-only import below puts src/cli/main.ts in the bench's program, so tsc
+// emits it with the bench and the measured code is always the current source
+// (dist/ may be stale). Its JSON log (pino, stdout) goes to a file in the
+// chassis dir; the bench reads it afterwards for the agent's own timings.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {} from '../../src/cli/main.js';
+import type { Chassis } from '../../src/sandbox/index.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface AgentProcessOptions {
+  readonly novaPort: number;
+  readonly secret: string;
+  /** [ovnmeta] reconcile_workers; default the agent's (8). */
+  readonly workers?: number;
+  /** Port of the admin (/metrics) endpoint; the option takes no port 0. */
+  readonly adminPort: number;
+}
+
+/** neutron_ovn_metadata_agent.ini as a deployment would write it (SB over tcp, debug off). */
+export function benchIni(chassis: Chassis, o: AgentProcessOptions): string {
+  return [
+    '[DEFAULT]',
+    'nova_metadata_host = 127.0.0.1',
+    `nova_metadata_port = ${o.novaPort}`,
+    `metadata_proxy_shared_secret = ${o.secret}`,
+    `state_path = ${join(chassis.dir, 'state')}`,
+    'debug = false',
+    '[ovs]',
+    `ovsdb_connection = ${chassis.ovsDbRemote}`,
+    '[ovn]',
+    `ovn_sb_connection = ${chassis.sbTcpRemote}`,
+    '[ovnmeta]',
+    `metrics_bind = 127.0.0.1:${o.adminPort}`,
+    ...(o.workers === undefined ? [] : [`reconcile_workers = ${o.workers}`]),
+    '',
+  ].join('\n');
+}
+
+export interface LogLine {
+  readonly time: number;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export class AgentProcess {
+  readonly #exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly logFile: string,
+    /** performance.now() just before the spawn. */
+    readonly spawnedAt: number,
+    /** Date.now() at the same moment, to place the agent's log times on our clock. */
+    readonly spawnedAtEpoch: number,
+    readonly adminPort: number,
+  ) {
+    this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async spawn(chassis: Chassis, o: Omit<AgentProcessOptions, 'adminPort'>): Promise<AgentProcess> {
+    const adminPort = await freePort();
+    const ini = join(chassis.dir, 'bench-agent.ini');
+    await writeFile(ini, benchIni(chassis, { ...o, adminPort }), { mode: 0o600 });
+    const logFile = join(chassis.dir, `bench-agent-${Date.now()}.log`);
+    const out = openSync(logFile, 'w');
+    const spawnedAt = performance.now();
+    const spawnedAtEpoch = Date.now();
+    try {
+      const child = spawn(process.execPath, [MAIN, 'agent', '--config-file', ini], {
+        stdio: ['ignore', out, out],
+      });
+      return new AgentProcess(child, logFile, spawnedAt, spawnedAtEpoch, adminPort);
+    } finally {
+      closeSync(out);
+    }
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves with the exit code if the agent exits (it never should during a run). */
+  exited(): Promise<number | null> {
+    return this.#exited;
+  }
+
+  /** VmHWM and VmRSS of the agent process, in MB. */
+  memory(): { peakRssMb: number; rssMb: number } {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+  }
+
+  /** The agent's JSON log lines so far (non-JSON lines, e.g. a stack trace, are skipped). */
+  log(): LogLine[] {
+    const lines: LogLine[] = [];
+    for (const text of readFileSync(this.logFile, 'utf8').split('\n')) {
+      if (!text.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(text) as LogLine);
+      } catch {
+        // a line being written
+      }
+    }
+    return lines;
+  }
+
+  /** Milliseconds from the spawn to the first log line with this message, if any. */
+  msToLog(msg: string): number | undefined {
+    const line = this.log().find((l) => l.msg === msg);
+    return line === undefined ? undefined : line.time - this.spawnedAtEpoch;
+  }
+
+  /** The admin endpoint's /metrics text (Prometheus exposition). */
+  async metrics(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`);
+    return res.text();
+  }
+
+  /** The last lines of the agent's output, for error messages. */
+  tail(lines = 5): string {
+    return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  /** SIGTERM (the agent stops and leaves its namespaces), SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A TCP port free on 127.0.0.1 right now (the agent binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sum of a Prometheus sample over all its label sets (`name{…} value` and `name value`). */
+export function sample(metrics: string, name: string): number {
+  let sum = 0;
+  for (const line of metrics.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}

@@ -1,0 +1,357 @@
+// Provisioning bench on a real userspace OVN chassis (root; takes the
+// sandbox's machine-wide netdev lock, waiting for it if needed):
+//
+// 1. Cold start: N neutron-shaped networks, each with its metadata port and
+//    one VM bound to this chassis by ovn-controller (a real VM namespace
+//    plugged into br-int); no ovnmeta-* namespace of them exists. Spawn
+//    `ovnmeta agent` and measure until every network is fully plumbed:
+//    namespace + addresses + OVS port with iface-id, seen from outside the
+//    agent (bench/lib/observer.ts: OVS db monitor, then an `ip` check of the
+//    namespace). Then every VM fetches its instance-id (must be its own).
+// 2. Bind to plumbed, with the agent running: a new network and VM port, the
+//    VM plugged; from Port_Binding.chassis written by ovn-controller (seen on
+//    our SB monitor) to the network plumbed, and to the VM's first 200 from
+//    http://169.254.169.254/latest/meta-data/instance-id. Also from the plug
+//    (ovs-vsctl add-port issued), which adds ovn-controller's binding time.
+//
+// Progress goes to stderr; the last stdout line is one JSON object:
+//   {"networks":100,"coldStart100Seconds":…,"bindToPlumbedMs":{"median":…,"p90":…},…}
+// neutron-ovn-metadata-agent on this machine, same topology: 111 s for the
+// 100-network cold start, about 1.2 s from binding to metadata served.
+//
+//   npm run bench -- provision [--networks 100] [--binds 10] [--workers N]
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { runRaw, startChassis, type Chassis } from '../src/sandbox/index.js';
+import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
+import { AgentProcess, sample } from './lib/agent-process.js';
+import { Observer } from './lib/observer.js';
+import {
+  eachLimited,
+  hostCleanupScript,
+  planNetwork,
+  plugVms,
+  prepareVms,
+  removeFromHost,
+  writeNorthbound,
+  type BenchNetwork,
+} from './lib/topology.js';
+
+const arg = (name: string, fallback: number): number => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at === -1 ? fallback : Number(process.argv[at + 1]);
+};
+const NETWORKS = arg('networks', 100);
+const BINDS = arg('binds', 10);
+const WORKERS = process.argv.includes('--workers') ? arg('workers', 8) : undefined;
+const SECRET = `bench-${process.pid}`;
+const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };
+const METADATA_URL = 'http://169.254.169.254/latest/meta-data/instance-id';
+
+const log = (msg: string): void => void process.stderr.write(`[provision] ${msg}\n`);
+const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+const summary = (values: readonly number[]) => ({
+  median: round(quantile(values, 0.5)),
+  p90: round(quantile(values, 0.9)),
+  min: round(Math.min(...values)),
+  max: round(Math.max(...values)),
+});
+
+/** Everything the run made, for the cleanup (normal end, failure, Ctrl-C). */
+const made: {
+  chassis?: Chassis;
+  nova?: FakeNova;
+  observer?: Observer;
+  agent?: AgentProcess;
+  networks: BenchNetwork[];
+} = { networks: [] };
+
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await made.agent?.stop().catch(() => undefined);
+    await made.observer?.close();
+    await made.nova?.close().catch(() => undefined);
+    await removeFromHost(made.networks).catch((err) => log(`host cleanup: ${String(err)}`));
+    await made.chassis?.stop().catch((err) => log(`chassis stop: ${String(err)}`));
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+// Last resort if the process dies some other way: no agent, no namespaces left.
+process.once('exit', () => {
+  if (made.agent?.running) process.kill(made.agent.pid, 'SIGKILL');
+  if (cleaning === undefined && made.networks.length > 0) {
+    spawnSync('ip', ['-force', '-batch', '-'], {
+      input: hostCleanupScript(made.networks),
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+  }
+});
+
+/** The agent removes every ovnmeta-* namespace it does not need: refuse to run next to someone else's. */
+function foreignAgentNamespaces(): string[] {
+  const ours = new Set(made.networks.map((n) => n.namespace));
+  let names: string[] = [];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    // no namespace at all
+  }
+  return names.filter((n) => n.startsWith('ovnmeta-') && !ours.has(n));
+}
+
+/** Makes networks, VMs and bindings; resolves when every VM port is bound here. */
+async function buildTopology(chassis: Chassis, observer: Observer, networks: BenchNetwork[]): Promise<void> {
+  made.networks.push(...networks);
+  const t = performance.now();
+  await writeNorthbound(chassis, networks);
+  await prepareVms(networks);
+  observer.watch(networks);
+  await plugVms(chassis, networks);
+  await withTimeout(
+    Promise.all(networks.map((n) => observer.bound(n))),
+    60_000 + networks.length * 100,
+    `${networks.length} VM ports bound by ovn-controller`,
+  );
+  log(`${networks.length} networks with a bound VM in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One metadata request from the VM; resolves true on 200 with the VM's own instance id. */
+async function fetchOwnInstanceId(net: BenchNetwork, timeoutS: number): Promise<boolean> {
+  const r = await runRaw('ip', [
+    'netns',
+    'exec',
+    net.vm.namespace,
+    'curl',
+    '-sS',
+    '-m',
+    String(timeoutS),
+    '-w',
+    '\n%{http_code}',
+    METADATA_URL,
+  ]);
+  return r.exitCode === 0 && r.stdout === `${net.vm.instanceId}\n200`;
+}
+
+/**
+ * When the VM first got its instance id: a new curl every 25 ms from `from`
+ * on, each with its own connection, so that a SYN sent before the path
+ * existed (retransmitted only after 1 s) does not count; the answer is the
+ * completion time of the first success.
+ */
+async function servedAt(net: BenchNetwork, deadlineMs = 15_000): Promise<number> {
+  const until = performance.now() + deadlineMs;
+  const attempts: Promise<void>[] = [];
+  let first: number | undefined;
+  while (first === undefined && performance.now() < until) {
+    attempts.push(
+      fetchOwnInstanceId(net, 3).then((ok) => {
+        if (ok) first ??= performance.now();
+      }),
+    );
+    await sleep(25);
+  }
+  await Promise.all(attempts);
+  if (first === undefined) throw new Error(`VM of network ${net.id} got no metadata within ${deadlineMs} ms`);
+  return first;
+}
+
+/** Milliseconds from the spawn to the agent's last 'metadata listener ready' line of these networks. */
+function lastListener(agent: AgentProcess, networks: readonly BenchNetwork[]): number | undefined {
+  const ids = new Set(networks.map((n) => n.id));
+  const times = agent
+    .log()
+    .filter((l) => l.msg === 'metadata listener ready' && ids.has(String(l.network)))
+    .map((l) => l.time - agent.spawnedAtEpoch);
+  return times.length === networks.length ? Math.max(...times) : undefined;
+}
+
+async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, networks: BenchNetwork[]) {
+  const foreign = foreignAgentNamespaces();
+  if (foreign.length > 0) {
+    throw new Error(
+      `ovnmeta-* namespaces not made by this run exist (${foreign.slice(0, 3).join(', ')}…); ` +
+        'the agent would remove them: run the bench when no other agent test runs',
+    );
+  }
+  log(`cold start: spawning the agent for ${networks.length} networks`);
+  const agent = (made.agent = await AgentProcess.spawn(chassis, {
+    novaPort: nova.port,
+    secret: SECRET,
+    workers: WORKERS,
+  }));
+  let plumbedCount = 0;
+  const progress = setInterval(() => log(`  ${plumbedCount}/${networks.length} plumbed`), 2000);
+  let times: number[];
+  try {
+    times = await withTimeout(
+      Promise.race([
+        Promise.all(networks.map((n) => observer.plumbed(n).then((t) => (plumbedCount++, t)))),
+        agent.exited().then((code) => {
+          throw new Error(`the agent exited (${code}) during the cold start:\n${agent.tail()}`);
+        }),
+      ]),
+      60_000 + networks.length * 500,
+      `${networks.length} networks plumbed`,
+    );
+  } finally {
+    clearInterval(progress);
+  }
+  const seconds = (Math.max(...times) - agent.spawnedAt) / 1000;
+  const memory = agent.memory();
+  log(
+    `cold start: ${networks.length} networks plumbed ${seconds.toFixed(2)} s after the spawn; agent RSS ${memory.rssMb.toFixed(0)} MB`,
+  );
+
+  // Correctness, not timed: every VM gets its own instance id through its namespace.
+  let served = 0;
+  const t = performance.now();
+  await eachLimited(networks, 8, async (n) => {
+    // Plumbed comes before the listener (reconciler order): retry a refused connection.
+    const until = performance.now() + 30_000;
+    while (performance.now() < until) {
+      if (await fetchOwnInstanceId(n, 2)) return void served++;
+      await sleep(50);
+    }
+  });
+  log(
+    `cold start: ${served}/${networks.length} VMs got their instance id (checked in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+  );
+  const sinceSpawn = (t: number) => round(t - agent.spawnedAt);
+  return {
+    seconds: round(seconds, 2),
+    firstPlumbedMs: sinceSpawn(Math.min(...times)),
+    medianPlumbedMs: sinceSpawn(quantile(times, 0.5)),
+    sbSyncedMs: agent.log().find((l) => l.msg === 'OVSDB replica synced' && l.db === 'OVN_Southbound')?.time,
+    firstPassLogMs: agent.msToLog('first reconcile pass done'),
+    // The agent's own clock: when its last listener of these networks was ready.
+    lastListenerLogMs: lastListener(agent, networks),
+    agentRssMb: round(memory.rssMb, 1),
+    served,
+  };
+}
+
+async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number, count: number) {
+  const rows: {
+    bindToPlumbedMs: number;
+    plugToPlumbedMs: number;
+    plugToBoundMs: number;
+    bindToServedMs: number;
+  }[] = [];
+  for (let i = 0; i < count; i++) {
+    const net = planNetwork(first + i);
+    made.networks.push(net);
+    await writeNorthbound(chassis, [net]);
+    await prepareVms([net]);
+    observer.watch([net]);
+    // The Port_Binding exists before the plug: what is measured starts at the binding.
+    await chassis.nbctl('--wait=sb', 'sync');
+    await sleep(100);
+    const plugged = performance.now();
+    await plugVms(chassis, [net]);
+    const bound = await withTimeout(observer.bound(net), 15_000, `VM port of ${net.id} bound`);
+    const plumbed = await withTimeout(observer.plumbed(net), 15_000, `network ${net.id} plumbed`);
+    const served = await servedAt(net);
+    const row = {
+      bindToPlumbedMs: round(plumbed - bound, 1),
+      plugToPlumbedMs: round(plumbed - plugged, 1),
+      plugToBoundMs: round(bound - plugged, 1),
+      bindToServedMs: round(served - bound, 1),
+    };
+    log(
+      `bind ${i + 1}/${count}: bound→plumbed ${row.bindToPlumbedMs} ms, bound→served ${row.bindToServedMs} ms (plug→bound ${row.plugToBoundMs} ms)`,
+    );
+    rows.push(row);
+  }
+  const of = (k: keyof (typeof rows)[number]) => summary(rows.map((r) => r[k]));
+  return {
+    bindToPlumbedMs: of('bindToPlumbedMs'),
+    bindToServedMs: of('bindToServedMs'),
+    plugToPlumbedMs: of('plugToPlumbedMs'),
+    plugToBoundMs: of('plugToBoundMs'),
+  };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const chassis = (made.chassis = await startChassis({
+    name: `bench-${process.pid}`,
+    lockTimeoutMs: 30 * 60_000,
+  }));
+  log(
+    `chassis ${chassis.name} in ${chassis.dir} (lock wait ${chassis.lockWaitMs} ms, start ${chassis.startupMs} ms)`,
+  );
+  const nova = (made.nova = await startFakeNova({ secret: SECRET, record: false }));
+  const observer = (made.observer = await Observer.start(chassis));
+
+  const networks = Array.from({ length: NETWORKS }, (_, i) => planNetwork(i));
+  await buildTopology(chassis, observer, networks);
+  const cold = await coldStart(chassis, observer, nova, networks);
+  const bind = BINDS > 0 ? await bindToPlumbed(chassis, observer, NETWORKS, BINDS) : undefined;
+
+  const agent = made.agent!;
+  const metrics = await agent.metrics();
+  const reconciles = sample(metrics, 'ovnmeta_reconcile_duration_seconds_count');
+  const reconcileSeconds = sample(metrics, 'ovnmeta_reconcile_duration_seconds_sum');
+  const memory = agent.memory();
+  const result = {
+    networks: NETWORKS,
+    [`coldStart${NETWORKS}Seconds`]: cold.seconds,
+    coldStart: {
+      firstPlumbedMs: cold.firstPlumbedMs,
+      medianPlumbedMs: cold.medianPlumbedMs,
+      sbSyncedMs: cold.sbSyncedMs === undefined ? undefined : round(cold.sbSyncedMs - agent.spawnedAtEpoch),
+      firstPassDoneMs: cold.firstPassLogMs,
+      lastListenerReadyMs: cold.lastListenerLogMs,
+      served: `${cold.served}/${NETWORKS}`,
+      rssMb: cold.agentRssMb,
+    },
+    ...(bind ?? {}),
+    binds: BINDS,
+    agentPeakRssMb: round(memory.peakRssMb, 1),
+    reconciles,
+    meanReconcileMs: reconciles > 0 ? round((reconcileSeconds / reconciles) * 1000, 1) : undefined,
+    workers: WORKERS ?? 8,
+    vsNeutron: {
+      ...(NETWORKS === 100 ? { coldStart: round(NEUTRON.coldStart100Seconds / cold.seconds, 1) } : {}),
+      ...(bind ? { bindToServed: round(NEUTRON.bindToServedMs / bind.bindToServedMs.median, 1) } : {}),
+    },
+    benchSeconds: round((performance.now() - t0) / 1000, 1),
+  };
+  await cleanup();
+  console.log(JSON.stringify(result));
+}
+
+try {
+  await main();
+} catch (err) {
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+  await cleanup();
+  process.exitCode = 1;
+}
