@@ -29,7 +29,7 @@ import { Registration } from './registration.js';
 import { MonitorConditions } from './monitor-conditions.js';
 import { sbMonitorSpec, type SbInterest } from './sb-monitor.js';
 import { SbView, sbIndexes } from './sb-view.js';
-import { networksTouched, type RowEventLike } from './triggers.js';
+import { bridgeEventMatters, networksTouched, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
 import { proxyOptions } from './proxy-options.js';
 
@@ -386,7 +386,7 @@ export class Agent {
     for (const ev of events) {
       if (ev.table === 'Bridge') {
         // A datapath type change or a bridge recreated: check every network.
-        for (const net of this.#served.values()) this.#queue.add(net);
+        if (bridgeEventMatters(ev)) for (const net of this.#served.values()) this.#queue.add(net);
         continue;
       }
       if (ev.table !== 'Port' && ev.table !== 'Interface') continue;
