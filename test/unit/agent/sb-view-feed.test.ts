@@ -14,7 +14,8 @@ const NET = '76af9baf-9fa4-4631-8f1d-5610ef87a036';
 const CH = 'c0000000-0000-4000-8000-000000000001';
 const OTHER = 'c0000000-0000-4000-8000-000000000002';
 const DP = 'd0000000-0000-4000-8000-000000000001';
-const [VM1, VM2, MIG, META] = [1, 2, 3, 4].map((i) => `a0000000-0000-4000-8000-00000000000${i}`);
+const uuidN = (i: number): string => `a0000000-0000-4000-8000-00000000000${i}`;
+const [VM1, VM2, MIG, META] = [uuidN(1), uuidN(2), uuidN(3), uuidN(4)] as const;
 
 const pb = (over: Record<string, unknown>) => ({
   initial: { type: '', datapath: ['uuid', DP], tunnel_key: 1, ...over },
