@@ -224,7 +224,8 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       const { synced, error } = await this.#session(remote);
       if (this.#closed) break;
       this.#stats.disconnects++;
-      this.#failures = synced ? 1 : this.#failures + 1;
+      // A session that synced resets the backoff: its successor starts afresh.
+      this.#failures = synced ? 0 : this.#failures + 1;
       this.#emit({ type: 'disconnected', remote: remote.text, error });
       this.#logFailure(remote, error, synced);
       const delay = synced
