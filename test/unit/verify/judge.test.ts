@@ -8,14 +8,14 @@ import { NET, VM, desired, observation, plumbing } from './fixtures.js';
 
 type Served = NonNullable<NetworkObservation['served']>;
 
-function judge(change: (s: Served) => Partial<Served> = () => ({}), o = observation()): Check[] {
+function judge(change: (s: Served) => Partial<Served> = () => ({}), o = observation()): readonly Check[] {
   return judgeNetwork({ ...o, served: { ...o.served, ...change(o.served) } }).checks;
 }
 
 const label = (c: Check) => (c.subject ? `${c.name} ${c.subject}` : c.name);
-const failed = (checks: Check[]) => checks.filter((c) => c.status === 'fail').map(label);
-const skipped = (checks: Check[]) => checks.filter((c) => c.status === 'skip').map(label);
-const reason = (checks: Check[], name: string) => checks.find((c) => c.name === name)?.reason;
+const failed = (checks: readonly Check[]) => checks.filter((c) => c.status === 'fail').map(label);
+const skipped = (checks: readonly Check[]) => checks.filter((c) => c.status === 'skip').map(label);
+const reason = (checks: readonly Check[], name: string) => checks.find((c) => c.name === name)?.reason;
 
 describe('judgeNetwork', () => {
   it('passes every check of a healthy network, in report order', () => {
