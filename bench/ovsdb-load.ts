@@ -11,7 +11,7 @@
 //   {"syncSeconds":…, "peakRssMb":…, "rows":…, …}
 // Reference (neutron's Python IDL, same content): 6.1 s, 480 MB.
 //
-//   npm run bench -- ovsdb-load [--ports 50000] [--datapaths 2000] [--runs 3]
+//   npm run bench -- ovsdb-load [--ports 50000] [--datapaths 2000] [--runs 3] [--all-columns]
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +34,27 @@ if (process.argv.includes('--child')) {
 async function child(remote: string): Promise<void> {
   const t0 = performance.now();
   const client = new OvsdbClient({ remote, database: 'OVN_Southbound', probeIntervalMs: 0 });
-  // What the metadata agent watches: every Port_Binding and Datapath_Binding column.
-  client.monitor({ Port_Binding: {}, Datapath_Binding: {} });
+  // Default: the columns the metadata agent monitors (src/agent/sb-monitor.ts
+  // SB_COLUMNS, copied so that the child loads nothing but the client), on
+  // every row, as if it had no monitor conditions. --all-columns: everything.
+  client.monitor(
+    process.argv.includes('--all-columns')
+      ? { Port_Binding: {}, Datapath_Binding: {} }
+      : {
+          Port_Binding: {
+            columns: [
+              'logical_port',
+              'type',
+              'datapath',
+              'chassis',
+              'additional_chassis',
+              'mac',
+              'external_ids',
+            ],
+          },
+          Datapath_Binding: { columns: ['external_ids'] },
+        },
+  );
   await client.start();
   const syncSeconds = (performance.now() - t0) / 1000;
   const rows = client.replica.size('Port_Binding') + client.replica.size('Datapath_Binding');
@@ -83,6 +102,7 @@ async function parent(): Promise<void> {
         peakRssMb: round(Math.max(...results.map((r) => r.peakRssMb)), 1),
         rows: median.rows,
         runs,
+        columns: process.argv.includes('--all-columns') ? 'all' : 'agent',
         heapUsedMb: round(median.heapUsedMb, 1),
         allSyncSeconds: results.map((r) => round(r.syncSeconds, 3)),
       }),
@@ -96,7 +116,8 @@ function runChild(
   remote: string,
 ): Promise<{ syncSeconds: number; peakRssMb: number; heapUsedMb: number; rows: number }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', remote], {
+    const flags = process.argv.includes('--all-columns') ? ['--all-columns'] : [];
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', remote, ...flags], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -12,6 +12,11 @@
 // A frame that spans chunks is kept as a list of chunk references and joined
 // once when it completes: a 50 MB initial dump arriving in 64 KiB chunks costs
 // one copy, not a quadratic series of them.
+//
+// While scanning, the framer also notes whether a frame has a run of 16 or
+// more digits outside strings: only such a frame can hold an integer beyond
+// 2^53 (RFC 7047 §3.1 integers are 64-bit), so every other frame can go to
+// plain JSON.parse whatever digit strings its values contain.
 import { OvsdbFrameTooLargeError, OvsdbMalformedMessageError } from './errors.js';
 
 export interface JsonFramerOptions {
@@ -42,6 +47,11 @@ export class JsonFramer {
   #depth = 0;
   #inString = false;
   #escape = false;
+  /** Length of the digit run just scanned outside strings. */
+  #digits = 0;
+  /** The open frame has a 16+ digit run outside strings. */
+  #long = false;
+  #longNumbers: boolean[] = [];
 
   /** Earlier chunks of the open frame (the first one sliced to its start). */
   #parts: Buffer[] = [];
@@ -51,6 +61,14 @@ export class JsonFramer {
   constructor(options: JsonFramerOptions = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#remote = options.remote ?? 'peer';
+  }
+
+  /**
+   * For each frame returned by the last push(): whether it has a run of 16+
+   * digits outside strings (a possible integer beyond 2^53; parse exactly).
+   */
+  get longNumbers(): readonly boolean[] {
+    return this.#longNumbers;
   }
 
   /** True while a frame has started but not ended. */
@@ -65,7 +83,11 @@ export class JsonFramer {
    */
   push(chunk: Buffer): string[] {
     const frames: string[] = [];
+    const longNumbers: boolean[] = [];
+    this.#longNumbers = longNumbers;
     const n = chunk.length;
+    let digits = this.#digits;
+    let long = this.#long;
     let depth = this.#depth;
     let inString = this.#inString;
     let escape = this.#escape;
@@ -109,13 +131,18 @@ export class JsonFramer {
           }
         }
         continue;
-      } else if (b === QUOTE) {
-        inString = true;
-      } else if (b === LBRACE || b === LBRACKET) {
-        depth++;
-      } else if (b === RBRACE || b === RBRACKET) {
-        if (--depth === 0) {
+      } else if (b >= 0x30 && b <= 0x39) {
+        if (++digits >= 16) long = true;
+      } else {
+        digits = 0;
+        if (b === QUOTE) {
+          inString = true;
+        } else if (b === LBRACE || b === LBRACKET) {
+          depth++;
+        } else if ((b === RBRACE || b === RBRACKET) && --depth === 0) {
           frames.push(this.#complete(chunk, start, i + 1));
+          longNumbers.push(long);
+          long = false;
         }
       }
       i++;
@@ -123,6 +150,8 @@ export class JsonFramer {
     this.#depth = depth;
     this.#inString = inString;
     this.#escape = escape;
+    this.#digits = digits;
+    this.#long = long;
     if (depth > 0) {
       const tail = start === 0 ? chunk : chunk.subarray(start);
       this.#partsBytes += tail.length;
@@ -162,6 +191,8 @@ export class JsonFramer {
   }
 
   #reset(): void {
+    this.#digits = 0;
+    this.#long = false;
     this.#depth = 0;
     this.#inString = false;
     this.#escape = false;

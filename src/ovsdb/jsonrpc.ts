@@ -79,14 +79,16 @@ export class RpcSession {
   }
 
   /**
-   * Handles one complete JSON text. Throws OVSDB_MALFORMED_MESSAGE when the
+   * Handles one complete JSON text (`longNumbers`: see JsonFramer). Throws OVSDB_MALFORMED_MESSAGE when the
    * text is not JSON (the stream is then out of step: drop the connection);
    * reports well-formed JSON that is not a valid message to `onProblem`.
    */
-  receive(text: string): void {
+  receive(text: string, longNumbers = true): void {
     let msg: unknown;
     try {
-      msg = parseJsonExact(text);
+      // The framer knows whether the text can hold an integer beyond 2^53
+      // (a 16+ digit run outside strings); without one JSON.parse is exact.
+      msg = longNumbers ? parseJsonExact(text) : JSON.parse(text);
     } catch (error) {
       throw new OvsdbMalformedMessageError(this.#remote, 'message is not valid JSON', error);
     }

@@ -91,8 +91,10 @@ export class Connection {
     if (this.#endedWith) return;
     this.#probe?.heard();
     try {
-      for (const text of this.#framer.push(chunk)) {
-        this.#rpc.receive(text);
+      const frames = this.#framer.push(chunk);
+      const longNumbers = this.#framer.longNumbers;
+      for (let i = 0; i < frames.length; i++) {
+        this.#rpc.receive(frames[i]!, longNumbers[i]);
         if (this.#endedWith) return;
       }
     } catch (error) {

@@ -107,4 +107,21 @@ describe('JsonFramer (RFC 7047 §4: back-to-back JSON values)', () => {
     expect(out).toEqual([text]);
     console.log(`framed ${(buf.length / 1e6).toFixed(1)} MB in ${ms.toFixed(1)} ms`);
   });
+
+  it('flags frames with a 16+ digit run outside strings (possible integer beyond 2^53), at any split', () => {
+    const text =
+      '{"a":"12345678901234567890","n":123456789012345}' + // digits in a string, 15-digit number: exact with JSON.parse
+      '{"n":[9223372036854775807]}' + // 19 digits: parse exactly
+      '{"n":1234567890123456}'; // 16 digits
+    const buf = Buffer.from(text);
+    for (let cut = 0; cut <= buf.length; cut++) {
+      const framer = new JsonFramer();
+      const flags: boolean[] = [];
+      for (const part of [buf.subarray(0, cut), buf.subarray(cut)]) {
+        framer.push(part);
+        flags.push(...framer.longNumbers);
+      }
+      expect(flags).toEqual([false, true, true]);
+    }
+  });
 });
