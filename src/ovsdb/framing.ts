@@ -184,10 +184,12 @@ export class JsonFramer {
       throw new OvsdbFrameTooLargeError(this.#remote, total, this.#maxFrameBytes);
     }
     this.#parts.push(chunk.subarray(0, end));
-    const text = Buffer.concat(this.#parts, total).toString('utf8');
+    const whole = Buffer.concat(this.#parts, total);
+    // Drop the chunk references before decoding: a 50 MB dump should not
+    // hold chunks, joined copy and string all at once.
     this.#parts = [];
     this.#partsBytes = 0;
-    return text;
+    return whole.toString('utf8');
   }
 
   #reset(): void {
