@@ -228,6 +228,10 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       this.#failures = synced ? 0 : this.#failures + 1;
       this.#emit({ type: 'disconnected', remote: remote.text, error });
       this.#logFailure(remote, error, synced);
+      // After a whole round of failed members, forget the highest Raft index
+      // seen: a cluster restored from backup (or recreated) legitimately
+      // starts lower, and a stale-member check must not lock us out forever.
+      if (this.#failures > 0 && this.#failures % this.#remotes.length === 0) this.#highestIndex = undefined;
       const delay = synced
         ? 0
         : backoffDelay(this.#failures, this.#remotes.length, this.#o.maxBackoffMs, this.#o.random);

@@ -331,11 +331,16 @@ describe('OvsdbClient _Server checks', () => {
     }
     expect(client.status).toMatchObject({ type: 'synced', remote: 'unix:/fake/1.sock' });
     statuses.length = 0;
+    server.refuse.add('unix:/fake/1.sock'); // 1 goes away: only the stale member is left
     server.last.drop();
     await clock.advance(0);
     const stale = statuses.find((s) => s.type === 'disconnected' && s.remote === 'unix:/fake/2.sock');
     expect(stale).toMatchObject({ error: { code: 'OVSDB_DB_UNAVAILABLE' } });
     expect((stale as { error: Error }).error.message).toMatch(/stale \(Raft index 7 < 10/);
+    // After a whole failed round the index is forgotten, so a recreated
+    // cluster with lower indexes is accepted again.
+    await clock.advance(5_000);
+    expect(client.status).toMatchObject({ type: 'synced', remote: 'unix:/fake/2.sock' });
   });
 
   it('leaves a member whose _Server row turns leader=false while leaderOnly', async () => {
