@@ -1,0 +1,308 @@
+// Migrating a chassis from neutron's OVN metadata agent to ovnmeta (docs/
+// deploy.md "Migrating a chassis from neutron's agent"), end to end with
+// neutron's agent itself (Debian's neutron-ovn-metadata-agent, neutron 21.0):
+// neutron's agent provisions a network and serves its VM through haproxy;
+// we stop the agent and its haproxies as the doc says, start `ovnmeta agent`
+// with neutron's own two files (plus one [ovnmeta] file), and the VM is
+// served again from the very same namespace, veth pair and OVS port, under
+// the same agent id in Chassis_Private. Then back: neutron's agent takes the
+// namespace over from ovnmeta just as well.
+//
+// Requests are told apart at the fake nova: neutron's agent relays with
+// python-requests (User-Agent: python-requests/…), ovnmeta sends exactly
+// its four headers.
+import { execa, type ResultPromise } from 'execa';
+import { existsSync } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  run,
+  runRaw,
+  SandboxCurlError,
+  type Chassis,
+  type Network,
+  type Vm,
+  type VmPort,
+} from '../../src/sandbox/index.js';
+import { startChassis } from '../support/chassis.js';
+import { startFakeNova, type FakeNova, type RecordedRequest } from '../support/fake-nova.js';
+import { createNetwork, createVmPort } from '../support/neutron.js';
+import {
+  listHaproxies,
+  neutronMissing,
+  startNeutronAgent,
+  stopHaproxies,
+  writeNeutronConfig,
+  type NeutronAgent,
+  type NeutronFiles,
+} from '../support/neutron-agent.js';
+import { startVm } from '../support/vm.js';
+
+const SECRET = 'migration-secret';
+const INSTANCE_ID = 'http://169.254.169.254/latest/meta-data/instance-id';
+const CHECKSUM_RULE = '-A POSTROUTING -p tcp -m tcp -j CHECKSUM --checksum-fill';
+const MAIN = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+let chassis: Chassis;
+let nova: FakeNova;
+let files: NeutronFiles;
+let neutron: NeutronAgent | undefined;
+let ovnmeta: { process: ResultPromise; logFile: string; adminPort: number } | undefined;
+let net: Network | undefined;
+let port: VmPort;
+let vm: Vm;
+
+beforeAll(async () => {
+  const missing = neutronMissing() ?? (existsSync(MAIN) ? undefined : `${MAIN} is missing: npm run build`);
+  if (missing) throw new Error(missing);
+  // Another netdev chassis (another test file, a bench) may hold the lock.
+  chassis = await startChassis({ lockTimeoutMs: 480_000 });
+  nova = await startFakeNova({ secret: SECRET });
+  files = await writeNeutronConfig(chassis, { novaPort: nova.port, secret: SECRET });
+}, 500_000);
+
+afterAll(async () => {
+  ovnmeta?.process.kill('SIGKILL');
+  await ovnmeta?.process;
+  await neutron?.kill();
+  if (files) await stopHaproxies(files.statePath);
+  await nova?.close();
+  if (net) {
+    await run('ip', ['link', 'del', `tap${net.id.slice(0, 10)}0`]).catch(() => {});
+    await run('ip', ['netns', 'del', `ovnmeta-${net.id}`]).catch(() => {});
+  }
+  await chassis?.stop();
+});
+
+/** What must not change across the migration: the plumbing VMs use. */
+interface Fingerprint {
+  netnsInode: number;
+  rootIfindex: number;
+  insideIfindex: number;
+  insideMac: string;
+  mtu: number;
+  addresses: string;
+  ovsPort: string;
+  ovsInterface: string;
+  ifaceId: string;
+}
+
+async function fingerprint(n: Network): Promise<Fingerprint> {
+  const tap = `tap${n.id.slice(0, 10)}`;
+  const [inside] = JSON.parse(
+    await run('ip', ['-n', `ovnmeta-${n.id}`, '-j', 'addr', 'show', 'dev', `${tap}1`]),
+  ) as { ifindex: number; address: string; mtu: number; addr_info: { local: string; prefixlen: number }[] }[];
+  const ovsInterface = await chassis.vsctl('--bare', '--columns=_uuid', 'find', 'Interface', `name=${tap}0`);
+  return {
+    netnsInode: (await stat(`/run/netns/ovnmeta-${n.id}`)).ino,
+    rootIfindex: Number((await readFile(`/sys/class/net/${tap}0/ifindex`, 'utf8')).trim()),
+    insideIfindex: inside!.ifindex,
+    insideMac: inside!.address,
+    mtu: inside!.mtu,
+    addresses: inside!.addr_info
+      .map((a) => `${a.local}/${a.prefixlen}`)
+      .sort()
+      .join(' '),
+    ovsPort: await chassis.vsctl('--bare', '--columns=_uuid', 'find', 'Port', `name=${tap}0`),
+    ovsInterface,
+    ifaceId: (await chassis.vsctl('get', 'Interface', `${tap}0`, 'external_ids:iface-id')).replace(/"/g, ''),
+  };
+}
+
+/** The VM's request, and what nova saw of it; undefined when nothing answered 200. */
+async function fetchInstanceId(): Promise<RecordedRequest | undefined> {
+  const before = nova.requests.length;
+  const r = await vm.curl(INSTANCE_ID, { timeoutMs: 2000 }).catch(() => undefined);
+  if (r?.status !== 200 || r.body !== port.instanceId) return undefined;
+  return nova.requests.slice(before).at(-1);
+}
+
+const viaNeutron = (seen: RecordedRequest): boolean =>
+  /^python-requests\//.test(String(seen.headers['user-agent']));
+
+async function chassisPrivate(key: string): Promise<string> {
+  const value = await chassis
+    .sbctl('get', 'Chassis_Private', chassis.systemId, `external_ids:"${key}"`)
+    .catch(() => '');
+  return value.replace(/"/g, '');
+}
+
+/** Bumps NB_Global.nb_cfg (as neutron-server does) and returns SB_Global.nb_cfg. */
+async function bumpNbCfg(): Promise<string> {
+  await chassis.nbctl('--wait=sb', 'sync');
+  return chassis.sbctl('get', 'SB_Global', '.', 'nb_cfg');
+}
+
+async function checksumRules(): Promise<string[]> {
+  const save = await run('ip', ['netns', 'exec', `ovnmeta-${net!.id}`, 'iptables-save', '-t', 'mangle']);
+  return save.split('\n').filter((l) => l === CHECKSUM_RULE);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port: free } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return free;
+}
+
+/** `ovnmeta agent` with neutron's own files, then ours with only [ovnmeta] options. */
+async function startOvnmeta(): Promise<NonNullable<typeof ovnmeta>> {
+  const adminPort = await freePort();
+  const ours = join(chassis.dir, 'ovnmeta.ini');
+  // metrics_bind's default 127.0.0.1:9105 may be taken on a shared machine.
+  await writeFile(ours, `[ovnmeta]\nmetrics_bind = 127.0.0.1:${adminPort}\n`);
+  const logFile = join(chassis.dir, 'ovnmeta-agent.log');
+  const child = execa(
+    'node',
+    [
+      MAIN,
+      'agent',
+      '--config-file',
+      files.neutronConf,
+      '--config-file',
+      files.agentIni,
+      '--config-file',
+      ours,
+    ],
+    { stdout: { file: logFile }, stderr: { file: `${logFile}.err` }, reject: false },
+  );
+  return { process: child, logFile, adminPort };
+}
+
+async function ovnmetaLog(msg: string): Promise<Record<string, unknown>[]> {
+  return (await readFile(ovnmeta!.logFile, 'utf8'))
+    .split('\n')
+    .filter((l) => l.includes(`"msg":"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () => {
+  let before: Fingerprint;
+  let agentId: string;
+
+  test("neutron's agent provisions the network and serves the VM through haproxy", async () => {
+    net = await createNetwork(chassis, { cidrs: ['10.93.0.0/24'] });
+    port = await createVmPort(net);
+    vm = await startVm(chassis, port);
+    neutron = await startNeutronAgent(files);
+    const seen = await chassis.waitFor(fetchInstanceId, 60_000, "metadata from neutron's agent");
+    expect(seen.signatureValid).toBe(true);
+    expect(viaNeutron(seen)).toBe(true);
+    expect(seen.headers['x-forwarded-for']).toBe(port.ips[0]);
+
+    // neutron's layout: one haproxy for the network, the CHECKSUM rule (netdev).
+    expect((await listHaproxies(files.statePath)).map((h) => h.network)).toEqual([net.id]);
+    expect(await checksumRules()).toHaveLength(1);
+
+    agentId = await chassisPrivate('neutron:ovn-metadata-id');
+    expect(agentId).toMatch(/^[0-9a-f-]{36}$/);
+    const nbCfg = await bumpNbCfg();
+    await chassis.waitFor(
+      async () => (await chassisPrivate('neutron:ovn-metadata-sb-cfg')) === nbCfg,
+      15_000,
+      "neutron's heartbeat",
+    );
+    before = await fingerprint(net);
+    expect(before.addresses).toBe('10.93.0.2/24 169.254.169.254/32');
+    expect(before.insideMac).toBe(net.metadataPort.mac);
+    expect(before.ifaceId).toBe(net.metadataPort.name);
+  });
+
+  test("stopping neutron's agent leaves haproxy; stopping haproxy by its pid file leaves the namespace", async () => {
+    const proxies = await listHaproxies(files.statePath);
+    const code = await neutron!.stop();
+    neutron = undefined;
+    expect(code).toBeDefined();
+    // haproxy daemonized into its own session: it outlives the agent (as under
+    // a unit with KillMode=process) and answers 503, its backend socket dead.
+    expect(await listHaproxies(files.statePath)).toEqual(proxies);
+    expect((await vm.curl(INSTANCE_ID, { timeoutMs: 5000 })).status).toBe(503);
+
+    expect(await stopHaproxies(files.statePath)).toEqual(proxies.map((p) => p.pid));
+    expect(await listHaproxies(files.statePath)).toEqual([]);
+    await expect(vm.curl(INSTANCE_ID, { timeoutMs: 2000 })).rejects.toBeInstanceOf(SandboxCurlError);
+    expect(await fingerprint(net!)).toEqual(before);
+  });
+
+  test("ovnmeta, started with neutron's files, adopts the namespace as it is and serves", async () => {
+    const t0 = performance.now();
+    ovnmeta = await startOvnmeta();
+    const seen = await chassis.waitFor(fetchInstanceId, 20_000, 'metadata from ovnmeta');
+    const gapMs = Math.round(performance.now() - t0);
+    expect(seen.signatureValid).toBe(true);
+    expect(viaNeutron(seen)).toBe(false);
+    expect(seen.headers['x-forwarded-for']).toBe(port.ips[0]);
+    expect(await fingerprint(net!)).toEqual(before);
+
+    const provisioned = await ovnmetaLog('network provisioned');
+    expect(provisioned).toHaveLength(1);
+    // Only the listener is new: namespace, veth, addresses and OVS port were
+    // taken over; `host` changed only the inside veth's tx checksum offload
+    // (ovnmeta fills checksums with ethtool where neutron used iptables).
+    expect(provisioned[0]!.steps).toEqual({ host: 'updated', ovsPort: 'unchanged', listener: 'created' });
+    expect(await ovnmetaLog('network torn down')).toEqual([]);
+    // neutron's dead metadata_proxy socket is replaced, not an error.
+    expect(await ovnmetaLog('metadata proxy listening on the unix socket')).toHaveLength(1);
+    const ready = await fetch(`http://127.0.0.1:${ovnmeta.adminPort}/readyz`);
+    expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
+    console.info(`migration: ovnmeta serving ${gapMs} ms after its start`);
+  });
+
+  test('Chassis_Private: the same agent id, the heartbeat goes on', async () => {
+    expect(await chassisPrivate('neutron:ovn-metadata-id')).toBe(agentId);
+    await chassis.waitFor(
+      async () => (await chassisPrivate('neutron:ovn-bridge')) === chassis.bridge,
+      10_000,
+      'neutron:ovn-bridge',
+    );
+    const nbCfg = await bumpNbCfg();
+    // Later writes wait a random 0..10 s (neutron-compat.md, heartbeat).
+    await chassis.waitFor(
+      async () => (await chassisPrivate('neutron:ovn-metadata-sb-cfg')) === nbCfg,
+      15_000,
+      "ovnmeta's heartbeat",
+    );
+    expect(await chassisPrivate('neutron:ovn-metadata-id')).toBe(agentId);
+  });
+
+  test("neutron's leftovers are harmless and left alone", async () => {
+    // The iptables CHECKSUM rule stays in the namespace: it fills the same
+    // checksums ethtool's tx off now makes the kernel fill; nothing doubles.
+    expect(await checksumRules()).toHaveLength(1);
+    const ethtool = await runRaw('ip', [
+      'netns',
+      'exec',
+      `ovnmeta-${net!.id}`,
+      'ethtool',
+      '-k',
+      `tap${net!.id.slice(0, 10)}1`,
+    ]);
+    expect(ethtool.stdout).toMatch(/^tx-checksumming: off$/m);
+    // haproxy's config file stays; only neutron's agent reads it (and rewrites it).
+    const haproxyConf = join(files.statePath, 'ovn-metadata-proxy', `${net!.id}.conf`);
+    expect(await readFile(haproxyConf, 'utf8')).toContain(`X-OVN-Network-ID ${net!.id}`);
+    // Served, repeatedly, with all of it in place.
+    for (let i = 0; i < 5; i++) expect((await fetchInstanceId())?.signatureValid).toBe(true);
+  });
+
+  test("going back: neutron's agent takes the namespace over from ovnmeta", async () => {
+    ovnmeta!.process.kill('SIGTERM');
+    expect((await ovnmeta!.process).exitCode).toBe(0);
+    neutron = await startNeutronAgent(files);
+    const seen = await chassis.waitFor(
+      async () => {
+        const s = await fetchInstanceId();
+        return s && viaNeutron(s) ? s : undefined;
+      },
+      60_000,
+      "metadata from neutron's agent again",
+    );
+    expect(seen.signatureValid).toBe(true);
+    expect(await fingerprint(net!)).toEqual(before);
+    expect(await listHaproxies(files.statePath)).toHaveLength(1);
+    expect(await checksumRules()).toHaveLength(1);
+  });
+});
