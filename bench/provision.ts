@@ -182,6 +182,15 @@ async function servedAt(net: BenchNetwork, deadlineMs = 15_000): Promise<number>
   return first;
 }
 
+/**
+ * When the agent logged `network`'s listener ready, on our clock (the log has
+ * millisecond epoch times; the spawn is the common point of the two clocks).
+ */
+function listenerReadyAt(agent: AgentProcess, net: BenchNetwork): number | undefined {
+  const line = agent.log().find((l) => l.msg === 'metadata listener ready' && l.network === net.id);
+  return line === undefined ? undefined : agent.spawnedAt + (line.time - agent.spawnedAtEpoch);
+}
+
 /** Milliseconds from the spawn to the agent's last 'metadata listener ready' line of these networks. */
 function lastListener(agent: AgentProcess, networks: readonly BenchNetwork[]): number | undefined {
   const ids = new Set(networks.map((n) => n.id));
@@ -190,6 +199,28 @@ function lastListener(agent: AgentProcess, networks: readonly BenchNetwork[]): n
     .filter((l) => l.msg === 'metadata listener ready' && ids.has(String(l.network)))
     .map((l) => l.time - agent.spawnedAtEpoch);
   return times.length === networks.length ? Math.max(...times) : undefined;
+}
+
+/** What a VM that got no metadata has: the agent's listener, ovn-controller's flows for both ports. */
+async function whyNotServed(chassis: Chassis, agent: AgentProcess, net: BenchNetwork): Promise<string> {
+  const installed = (iface: string) =>
+    chassis.vsctl('--if-exists', 'get', 'Interface', iface, 'external_ids:ovn-installed').catch(() => '?');
+  const curl = await runRaw('ip', [
+    'netns',
+    'exec',
+    net.vm.namespace,
+    'curl',
+    '-sS',
+    '-m',
+    '2',
+    METADATA_URL,
+  ]);
+  return [
+    `network ${net.id}:`,
+    `listener ${listenerReadyAt(agent, net) === undefined ? 'never logged ready' : 'ready'},`,
+    `ovn-installed metadata port ${(await installed(net.vethRoot)) || 'no'}, VM port ${(await installed(net.vm.hostLink)) || 'no'};`,
+    `curl: ${curl.stderr || curl.stdout}`,
+  ].join(' ');
 }
 
 async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, networks: BenchNetwork[]) {
@@ -225,12 +256,14 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
   }
   const seconds = (Math.max(...times) - agent.spawnedAt) / 1000;
   const memory = agent.memory();
+  const cpu = agent.cpu();
   log(
     `cold start: ${networks.length} networks plumbed ${seconds.toFixed(2)} s after the spawn; agent RSS ${memory.rssMb.toFixed(0)} MB`,
   );
 
   // Correctness, not timed: every VM gets its own instance id through its namespace.
   let served = 0;
+  const unserved: BenchNetwork[] = [];
   const t = performance.now();
   await eachLimited(networks, 8, async (n) => {
     // Plumbed comes before the listener (reconciler order): retry a refused connection.
@@ -239,7 +272,9 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
       if (await fetchOwnInstanceId(n, 2)) return void served++;
       await sleep(50);
     }
+    unserved.push(n);
   });
+  for (const n of unserved.slice(0, 5)) log(`  not served: ${await whyNotServed(chassis, agent, n)}`);
   log(
     `cold start: ${served}/${networks.length} VMs got their instance id (checked in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
   );
@@ -253,6 +288,7 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
     // The agent's own clock: when its last listener of these networks was ready.
     lastListenerLogMs: lastListener(agent, networks),
     agentRssMb: round(memory.rssMb, 1),
+    cpuSeconds: { agent: cpu.selfSeconds, children: cpu.childrenSeconds },
     served,
   };
 }
@@ -260,6 +296,7 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
 async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number, count: number) {
   const rows: {
     bindToPlumbedMs: number;
+    bindToListenerMs: number;
     plugToPlumbedMs: number;
     plugToBoundMs: number;
     bindToServedMs: number;
@@ -278,8 +315,10 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
     const bound = await withTimeout(observer.bound(net), 15_000, `VM port of ${net.id} bound`);
     const plumbed = await withTimeout(observer.plumbed(net), 15_000, `network ${net.id} plumbed`);
     const served = await servedAt(net);
+    const listener = listenerReadyAt(made.agent!, net);
     const row = {
       bindToPlumbedMs: round(plumbed - bound, 1),
+      bindToListenerMs: listener === undefined ? NaN : round(listener - bound),
       plugToPlumbedMs: round(plumbed - plugged, 1),
       plugToBoundMs: round(bound - plugged, 1),
       bindToServedMs: round(served - bound, 1),
@@ -292,6 +331,7 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
   const of = (k: keyof (typeof rows)[number]) => summary(rows.map((r) => r[k]));
   return {
     bindToPlumbedMs: of('bindToPlumbedMs'),
+    bindToListenerMs: of('bindToListenerMs'),
     bindToServedMs: of('bindToServedMs'),
     plugToPlumbedMs: of('plugToPlumbedMs'),
     plugToBoundMs: of('plugToBoundMs'),
@@ -331,6 +371,7 @@ async function main(): Promise<void> {
       lastListenerReadyMs: cold.lastListenerLogMs,
       served: `${cold.served}/${NETWORKS}`,
       rssMb: cold.agentRssMb,
+      cpuSeconds: cold.cpuSeconds,
     },
     ...(bind ?? {}),
     binds: BINDS,

@@ -106,6 +106,18 @@ export class AgentProcess {
     return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
   }
 
+  /**
+   * CPU seconds so far (proc(5) /proc/PID/stat utime+stime): the agent's own,
+   * and its waited-for children's (ip, ethtool, the netns listen helpers).
+   */
+  cpu(): { selfSeconds: number; childrenSeconds: number } {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime is field 14 overall.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const tick = 100; // USER_HZ
+    return { selfSeconds: (f[11]! + f[12]!) / tick, childrenSeconds: (f[13]! + f[14]!) / tick };
+  }
+
   /** The agent's JSON log lines so far (non-JSON lines, e.g. a stack trace, are skipped). */
   log(): LogLine[] {
     const lines: LogLine[] = [];
