@@ -15,7 +15,15 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { OvsdbClient, map, op, uuid, type WireOperation } from '../src/ovsdb/index.js';
+import {
+  OvsdbClient,
+  connectTransport,
+  map,
+  op,
+  uuid,
+  type TransportFactory,
+  type WireOperation,
+} from '../src/ovsdb/index.js';
 import { destroyOvsdbServer, startOvsdbServer } from '../test/support/ovsdb-server.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -33,7 +41,24 @@ if (process.argv.includes('--child')) {
 /** The measured process: connect, monitor, wait for the synced replica. */
 async function child(remote: string): Promise<void> {
   const t0 = performance.now();
-  const client = new OvsdbClient({ remote, database: 'OVN_Southbound', probeIntervalMs: 0 });
+  // Wraps the real transport to time the bytes: the last chunk before sync
+  // marks when the server had sent everything (its share of the time).
+  let lastByte = 0;
+  let bytes = 0;
+  const transport: TransportFactory = (r, handlers, options) =>
+    connectTransport(
+      r,
+      {
+        data: (chunk) => {
+          lastByte = performance.now();
+          bytes += chunk.length;
+          handlers.data(chunk);
+        },
+        closed: handlers.closed,
+      },
+      options,
+    );
+  const client = new OvsdbClient({ remote, database: 'OVN_Southbound', probeIntervalMs: 0, transport });
   // Default: the columns the metadata agent monitors (src/agent/sb-monitor.ts
   // SB_COLUMNS, copied so that the child loads nothing but the client), on
   // every row, as if it had no monitor conditions. --all-columns: everything.
@@ -56,14 +81,19 @@ async function child(remote: string): Promise<void> {
         },
   );
   await client.start();
-  const syncSeconds = (performance.now() - t0) / 1000;
+  const synced = performance.now();
+  const syncSeconds = (synced - t0) / 1000;
+  const serverSeconds = (lastByte - t0) / 1000;
   const rows = client.replica.size('Port_Binding') + client.replica.size('Datapath_Binding');
   const status = readFileSync('/proc/self/status', 'utf8');
   const hwmKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   const peakRssMb = Math.max(hwmKb / 1024, process.resourceUsage().maxRSS / 1024);
   const heapUsedMb = process.memoryUsage().heapUsed / 2 ** 20;
   await client.close();
-  process.stdout.write(`${JSON.stringify({ syncSeconds, peakRssMb, heapUsedMb, rows })}\n`);
+  const replyMb = bytes / 2 ** 20;
+  process.stdout.write(
+    `${JSON.stringify({ syncSeconds, serverSeconds, replyMb, peakRssMb, heapUsedMb, rows })}\n`,
+  );
 }
 
 async function parent(): Promise<void> {
@@ -84,11 +114,12 @@ async function parent(): Promise<void> {
       clearInterval(keepAlive);
       return;
     }
-    const results: { syncSeconds: number; peakRssMb: number; heapUsedMb: number; rows: number }[] = [];
+    const results: ChildResult[] = [];
     for (let i = 1; i <= runs; i++) {
       const r = await runChild(server.unixRemote);
       log(
-        `run ${i}: synced ${r.rows} rows in ${r.syncSeconds.toFixed(3)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+        `run ${i}: synced ${r.rows} rows in ${r.syncSeconds.toFixed(3)} s (last byte of the ` +
+          `${r.replyMb.toFixed(1)} MB reply at ${r.serverSeconds.toFixed(3)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
       );
       results.push(r);
     }
@@ -103,6 +134,9 @@ async function parent(): Promise<void> {
         rows: median.rows,
         runs,
         columns: process.argv.includes('--all-columns') ? 'all' : 'agent',
+        serverSeconds: round(median.serverSeconds, 3),
+        clientSeconds: round(median.syncSeconds - median.serverSeconds, 3),
+        replyMb: round(median.replyMb, 1),
         heapUsedMb: round(median.heapUsedMb, 1),
         allSyncSeconds: results.map((r) => round(r.syncSeconds, 3)),
       }),
@@ -112,9 +146,16 @@ async function parent(): Promise<void> {
   }
 }
 
-function runChild(
-  remote: string,
-): Promise<{ syncSeconds: number; peakRssMb: number; heapUsedMb: number; rows: number }> {
+interface ChildResult {
+  syncSeconds: number;
+  serverSeconds: number;
+  replyMb: number;
+  peakRssMb: number;
+  heapUsedMb: number;
+  rows: number;
+}
+
+function runChild(remote: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const flags = process.argv.includes('--all-columns') ? ['--all-columns'] : [];
     const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', remote, ...flags], {

@@ -24,10 +24,25 @@ export interface RpcSessionOptions {
   readonly onProblem?: (error: OvsdbMalformedMessageError) => void;
   /** Names the peer in errors. */
   readonly remote?: string;
+  /** Replies at least this long may use a call's own result parser (default 256 KiB). */
+  readonly customParseMinBytes?: number;
 }
+
+/**
+ * Parses a large reply's `result`, found at text[start, end), its own way
+ * (e.g. lazily, see lazy-updates.ts); `longNumbers` as in JsonFramer.
+ */
+export type ResultParser = (text: string, start: number, end: number, longNumbers: boolean) => unknown;
+
+// ovsdb-server writes responses as {"id":N,"result":…,"error":null} in this
+// key order (lib/jsonrpc.c jsonrpc_msg_to_json), so a large reply's id and
+// result range are found without parsing it; anything else takes the plain path.
+const RESPONSE_HEAD = /^\{"id":(\d{1,15}),"result":/;
+const RESPONSE_TAIL = ',"error":null}';
 
 interface PendingCall {
   readonly method: string;
+  readonly parseResult: ResultParser | undefined;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: Error) => void;
 }
@@ -37,6 +52,7 @@ export class RpcSession {
   readonly #onNotification: RpcSessionOptions['onNotification'];
   readonly #onProblem: RpcSessionOptions['onProblem'];
   readonly #remote: string;
+  readonly #customParseMinBytes: number;
   readonly #pending = new Map<number, PendingCall>();
   #nextId = 1;
   #failed: Error | undefined;
@@ -46,6 +62,7 @@ export class RpcSession {
     this.#onNotification = options.onNotification;
     this.#onProblem = options.onProblem;
     this.#remote = options.remote ?? 'peer';
+    this.#customParseMinBytes = options.customParseMinBytes ?? 256 * 1024;
   }
 
   /** Calls awaiting a response. */
@@ -57,12 +74,12 @@ export class RpcSession {
    * Sends a request; resolves with `result`, rejects with OVSDB_RPC_ERROR
    * when the response carries a non-null `error`, or OVSDB_DISCONNECTED.
    */
-  call(method: string, params: readonly unknown[]): Promise<unknown> {
+  call(method: string, params: readonly unknown[], parseResult?: ResultParser): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#nextId++;
     const text = stringifyExact({ method, params, id });
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { method, resolve, reject });
+      this.#pending.set(id, { method, parseResult, resolve, reject });
       try {
         this.#write(text);
       } catch (error) {
@@ -84,6 +101,7 @@ export class RpcSession {
    * reports well-formed JSON that is not a valid message to `onProblem`.
    */
   receive(text: string, longNumbers = true): void {
+    if (text.length >= this.#customParseMinBytes && this.#receiveCustom(text, longNumbers)) return;
     let msg: unknown;
     try {
       // The framer knows whether the text can hold an integer beyond 2^53
@@ -117,6 +135,24 @@ export class RpcSession {
     } else {
       call.resolve(m.result);
     }
+  }
+
+  /** A large reply to a call with its own result parser; false = use the plain path. */
+  #receiveCustom(text: string, longNumbers: boolean): boolean {
+    const head = RESPONSE_HEAD.exec(text.slice(0, 40));
+    if (!head || !text.endsWith(RESPONSE_TAIL)) return false;
+    const id = Number(head[1]);
+    const call = this.#pending.get(id);
+    if (!call?.parseResult) return false;
+    let result: unknown;
+    try {
+      result = call.parseResult(text, head[0].length, text.length - RESPONSE_TAIL.length, longNumbers);
+    } catch {
+      return false; // not the shape the parser expects: parse it plainly
+    }
+    this.#pending.delete(id);
+    call.resolve(result);
+    return true;
   }
 
   /** Rejects every pending call with `error`; later calls reject at once. */

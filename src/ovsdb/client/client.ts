@@ -21,10 +21,12 @@ import {
   OvsdbRpcError,
   type OvsdbMalformedMessageError,
 } from '../errors.js';
+import { lazyMonitorResult } from '../lazy-updates.js';
 import { Replica } from '../replica/index.js';
 import { parseRemotes, type Remote } from '../transport.js';
 import {
   pairTransactResult,
+  parseJsonExact,
   parseSchema,
   validateConditions,
   type DatabaseSchema,
@@ -360,6 +362,9 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
         reply = await conn.call(
           method,
           monitorParams(method, this.database, this.#monitorId, plan.requests, lastTxnId),
+          // A whole-database reply is parsed row by row as the replica reads it.
+          (text, start, end, longNumbers) =>
+            lazyMonitorResult(method, text, start, end, longNumbers ? parseJsonExact : JSON.parse),
         );
       } catch (error) {
         this.#deferred = undefined;

@@ -5,7 +5,7 @@
 // OVSDB_DISCONNECTED and are never resent.
 import { OvsdbDisconnectedError, OvsdbError, type OvsdbMalformedMessageError } from '../errors.js';
 import { JsonFramer } from '../framing.js';
-import { RpcSession } from '../jsonrpc.js';
+import { RpcSession, type ResultParser } from '../jsonrpc.js';
 import { OvsdbProbeTimeoutError } from '../errors.js';
 import type { Remote, Transport } from '../transport.js';
 import type { ResolvedOptions } from './options.js';
@@ -72,8 +72,8 @@ export class Connection {
     return this.#endedWith === undefined;
   }
 
-  call(method: string, params: readonly unknown[]): Promise<unknown> {
-    return this.#rpc.call(method, params);
+  call(method: string, params: readonly unknown[], parseResult?: ResultParser): Promise<unknown> {
+    return this.#rpc.call(method, params, parseResult);
   }
 
   /** Ends the connection (idempotent); the first reason wins. */

@@ -184,4 +184,54 @@ describe('OvsdbClient reconnect (standalone SB)', () => {
     expect(names()).toEqual([a]);
     await sbctl('chassis-del', a, '--', 'chassis-del', b);
   });
+
+  it('loads a large database (row-by-row parsing of the monitor reply) exactly as select returns it', async () => {
+    const writer = newClient(server.unixRemote).monitor({ SB_Global: {} });
+    await writer.start();
+    const [dp] = await writer.transact([
+      op.insert('Datapath_Binding', { tunnel_key: 4000 + (process.pid % 1000) }),
+    ]);
+    const ops = [];
+    for (let i = 0; i < 3_000; i++) {
+      ops.push(
+        op.insert('Port_Binding', {
+          logical_port: `big-${process.pid}-${i}`,
+          datapath: ['uuid', dp!.uuid!],
+          tunnel_key: i + 1,
+          mac: `fa:16:3e:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')} 10.9.${i >> 8}.${i & 255}`,
+          external_ids: map({
+            'neutron:cidrs': `10.9.${i >> 8}.${i & 255}/16`,
+            'neutron:device_id': `dev "${i}" {x}`,
+          }),
+        }),
+      );
+    }
+    await writer.transact(ops);
+    const client = newClient(server.tcpRemote).monitor({
+      Port_Binding: { columns: ['logical_port', 'mac', 'external_ids', 'datapath'] },
+    });
+    await client.start();
+    const [selected] = await client.transact([
+      op.select(
+        'Port_Binding',
+        [['datapath', '==', ['uuid', dp!.uuid!]]],
+        ['_uuid', 'logical_port', 'external_ids'],
+      ),
+    ]);
+    const wireRows = selected!.rows as {
+      _uuid: [string, string];
+      logical_port: string;
+      external_ids: [string, [string, string][]];
+    }[];
+    expect(wireRows).toHaveLength(3_000);
+    for (const w of wireRows) {
+      const row = client.replica.get('Port_Binding', w._uuid[1])!;
+      expect(row.logical_port).toBe(w.logical_port);
+      expect(row.external_ids).toEqual(new Map(w.external_ids[1]));
+    }
+    await writer.transact([
+      op.delete('Port_Binding', [['datapath', '==', ['uuid', dp!.uuid!]]]),
+      op.delete('Datapath_Binding', [['_uuid', '==', ['uuid', dp!.uuid!]]]),
+    ]);
+  });
 });
