@@ -9,14 +9,17 @@
 // never contain ASCII bytes (all their bytes are >= 0x80), so the scan works on
 // raw bytes and decodes UTF-8 only for complete frames.
 //
-// A frame that spans chunks is kept as a list of chunk references and joined
-// once when it completes: a 50 MB initial dump arriving in 64 KiB chunks costs
-// one copy, not a quadratic series of them.
+// A frame that spans chunks is decoded chunk by chunk (a StringDecoder
+// carries a multi-byte character cut at a chunk edge over to the next) and
+// the pieces are joined once when it completes: a 50 MB initial dump arriving
+// in 64 KiB chunks costs one join, not a quadratic series of copies, and its
+// socket buffers are released as it arrives instead of being held to the end.
 //
 // While scanning, the framer also notes whether a frame has a run of 16 or
 // more digits outside strings: only such a frame can hold an integer beyond
 // 2^53 (RFC 7047 §3.1 integers are 64-bit), so every other frame can go to
 // plain JSON.parse whatever digit strings its values contain.
+import { StringDecoder } from 'node:string_decoder';
 import { OvsdbFrameTooLargeError, OvsdbMalformedMessageError } from './errors.js';
 
 export interface JsonFramerOptions {
@@ -53,10 +56,11 @@ export class JsonFramer {
   #long = false;
   #longNumbers: boolean[] = [];
 
-  /** Earlier chunks of the open frame (the first one sliced to its start). */
-  #parts: Buffer[] = [];
-  /** Bytes of the open frame held in #parts. */
+  /** Decoded text of the open frame's earlier chunks. */
+  #parts: string[] = [];
+  /** Bytes of the open frame received in earlier chunks. */
   #partsBytes = 0;
+  readonly #decoder = new StringDecoder('utf8');
 
   constructor(options: JsonFramerOptions = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -160,7 +164,7 @@ export class JsonFramer {
         this.#reset();
         throw new OvsdbFrameTooLargeError(this.#remote, size, this.#maxFrameBytes);
       }
-      this.#parts.push(tail);
+      this.#parts.push(this.#decoder.write(tail));
     }
     return frames;
   }
@@ -183,13 +187,11 @@ export class JsonFramer {
       this.#reset();
       throw new OvsdbFrameTooLargeError(this.#remote, total, this.#maxFrameBytes);
     }
-    this.#parts.push(chunk.subarray(0, end));
-    const whole = Buffer.concat(this.#parts, total);
-    // Drop the chunk references before decoding: a 50 MB dump should not
-    // hold chunks, joined copy and string all at once.
+    this.#parts.push(this.#decoder.end(chunk.subarray(0, end)));
+    const text = this.#parts.join('');
     this.#parts = [];
     this.#partsBytes = 0;
-    return whole.toString('utf8');
+    return text;
   }
 
   #reset(): void {
@@ -200,6 +202,7 @@ export class JsonFramer {
     this.#escape = false;
     this.#parts = [];
     this.#partsBytes = 0;
+    this.#decoder.end(); // discard any held partial character
   }
 }
 
