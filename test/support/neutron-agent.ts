@@ -130,23 +130,17 @@ export class NeutronAgent {
   /**
    * Stops the whole agent as `systemctl stop` would: SIGTERM to its process
    * group, SIGKILL to what is left after `graceMs`. Resolves once no process
-   * of the group is alive; returns the agent's exit code (or signal).
+   * of the group is alive, with how the agent itself ended.
    */
-  async stop(graceMs = 10_000): Promise<number | string | undefined> {
+  async stop(graceMs = 10_000): Promise<{ exitCode?: number; signal?: string; killed: boolean }> {
     signalGroup(this.pgid, 'SIGTERM');
-    if (!(await this.#waitGone(graceMs))) {
+    const killed = !(await this.#waitGone(graceMs));
+    if (killed) {
       signalGroup(this.pgid, 'SIGKILL');
       await this.#waitGone(5_000);
     }
-    const result = await this.process;
-    return result.exitCode ?? result.signal;
-  }
-
-  /** SIGKILL to the whole group (cleanup after a failure). */
-  async kill(): Promise<void> {
-    signalGroup(this.pgid, 'SIGKILL');
-    await this.#waitGone(5_000);
-    await this.process;
+    const { exitCode, signal } = await this.process;
+    return { exitCode, signal, killed };
   }
 
   async #waitGone(timeoutMs: number): Promise<boolean> {
@@ -166,11 +160,20 @@ export class NeutronAgent {
 
 /** Starts neutron's agent with the operator's two files. */
 export async function startNeutronAgent(files: NeutronFiles): Promise<NeutronAgent> {
+  // oslo.privsep makes its daemons' sockets in a temp dir that only a clean
+  // exit removes: keep it in the state dir, which goes with the chassis.
+  const tmp = join(files.statePath, 'tmp');
+  await mkdir(tmp, { recursive: true });
   const child = execa(
     NEUTRON_AGENT,
     ['--config-file', files.neutronConf, '--config-file', files.agentIni],
     // Own session and process group; everything it logs goes to log_file.
-    { detached: true, stdio: ['ignore', 'ignore', 'pipe'], reject: false },
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { TMPDIR: tmp },
+      reject: false,
+    },
   );
   if (child.pid === undefined) throw new Error(`${NEUTRON_AGENT} did not start`);
   return new NeutronAgent(files, child, child.pid);
