@@ -127,15 +127,26 @@ export async function stopAllDaemons(): Promise<void> {
   await Promise.allSettled([...live].map((d) => d.stop()));
 }
 
-process.once('exit', () => {
+function killLive(): void {
   for (const d of live) {
     try {
+      process.kill(d.pid, 'SIGCONT');
       process.kill(d.pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-});
+}
+
+process.once('exit', killLive);
+// 'exit' does not run when a signal ends the process (a test runner's
+// timeout, Ctrl-C): kill the daemons, then let the signal take its course.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killLive();
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  });
+}
 
 /** Alive and not a zombie (a reparented daemon may linger unreaped). */
 export function isAlive(pid: number): boolean {
