@@ -187,6 +187,47 @@ describe('a healthy chassis', () => {
   });
 });
 
+describe('an IPv6-only VM', () => {
+  let net6: Network;
+  let port6: VmPort;
+
+  test('traces ip6 to fe80::a9fe:a9fe and checks the IPv6 listener; the address missing skips it', async () => {
+    net6 = await createNetwork(chassis, { cidrs: ['2001:db8:81::/64'] });
+    port6 = await createVmPort(net6);
+    await startVm(chassis, port6, { ipv6: true });
+    const ns6 = `ovnmeta-${net6.id}`;
+    const inside6 = `tap${net6.id.slice(0, 10)}1`;
+    try {
+      const only6 = () => verifyChassis({ config, networks: [net6.id], probe: true });
+      const r = await chassis.waitFor(
+        async () => {
+          const x = await only6();
+          return healthy(x) ? x : undefined;
+        },
+        20_000,
+        'the IPv6 network served',
+      );
+      const checks = r.networks[0]!.checks;
+      expect(checks.find((c) => c.name === 'ovn-trace')?.detail).toMatch(
+        /^fe80::\S+ -> \[fe80::a9fe:a9fe\]:80 reaches output/,
+      );
+      expect(checks.find((c) => c.name === 'proxy-ipv6')?.detail).toBe(
+        `http://[fe80::a9fe:a9fe%${inside6}]:80/ answered HTTP 404`,
+      );
+      expect(checks.find((c) => c.name === 'probe')?.status).toBe('pass');
+
+      await run('ip', ['-n', ns6, 'addr', 'del', 'fe80::a9fe:a9fe/128', 'dev', inside6]);
+      const broken = await only6();
+      expect(failed(broken)).toEqual(['addresses']);
+      expect(reasonOf(broken, 'addresses')).toBe(`${ns6}: ${inside6} lacks fe80::a9fe:a9fe/128`);
+      expect(broken.networks[0]!.checks.find((c) => c.name === 'proxy-ipv6')?.status).toBe('skip');
+    } finally {
+      await chassis.nbctl('--if-exists', 'lsp-del', port6.name);
+      await chassis.waitFor(async () => !existsSync(`/run/netns/${ns6}`), 15_000, `${ns6} torn down`);
+    }
+  });
+});
+
 describe('the Southbound side, agent running', () => {
   test('metadata port without neutron:cidrs: metadata-port fails alone', async () => {
     await chassis.nbctl(
