@@ -22,6 +22,7 @@
 //   npm run bench -- provision [--networks 100] [--binds 10] [--workers N]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { runRaw, startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, sample } from './lib/agent-process.js';
@@ -231,7 +232,9 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
         'the agent would remove them: run the bench when no other agent test runs',
     );
   }
-  log(`cold start: spawning the agent for ${networks.length} networks`);
+  // Other work on the machine slows every spawn: say how busy it was.
+  const load = loadavg()[0]!;
+  log(`cold start: spawning the agent for ${networks.length} networks (load average ${load.toFixed(1)})`);
   const agent = (made.agent = await AgentProcess.spawn(chassis, {
     novaPort: nova.port,
     secret: SECRET,
@@ -289,6 +292,7 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
     lastListenerLogMs: lastListener(agent, networks),
     agentRssMb: round(memory.rssMb, 1),
     cpuSeconds: { agent: cpu.selfSeconds, children: cpu.childrenSeconds },
+    loadAverage: round(load, 1),
     served,
   };
 }
@@ -372,6 +376,7 @@ async function main(): Promise<void> {
       served: `${cold.served}/${NETWORKS}`,
       rssMb: cold.agentRssMb,
       cpuSeconds: cold.cpuSeconds,
+      loadAverageAtSpawn: cold.loadAverage,
     },
     ...(bind ?? {}),
     binds: BINDS,
@@ -379,6 +384,7 @@ async function main(): Promise<void> {
     reconciles,
     meanReconcileMs: reconciles > 0 ? round((reconcileSeconds / reconciles) * 1000, 1) : undefined,
     workers: WORKERS ?? 8,
+    cpus: cpus().length,
     vsNeutron: {
       ...(NETWORKS === 100 ? { coldStart: round(NEUTRON.coldStart100Seconds / cold.seconds, 1) } : {}),
       ...(bind ? { bindToServed: round(NEUTRON.bindToServedMs / bind.bindToServedMs.median, 1) } : {}),
