@@ -15,7 +15,6 @@ import { EventEmitter } from 'node:events';
 import {
   OvsdbClientClosedError,
   OvsdbClientStateError,
-  OvsdbDatabaseUnavailableError,
   OvsdbDisconnectedError,
   OvsdbError,
   OvsdbRpcError,
@@ -51,15 +50,7 @@ import {
   type OvsdbClientOptions,
   type ResolvedOptions,
 } from './options.js';
-import {
-  SERVER_DATABASE,
-  SERVER_MONITOR_ID,
-  SERVER_MONITOR_REQUEST,
-  applyServerUpdates,
-  serverDatabaseIndex,
-  serverDatabaseProblem,
-  type ServerDatabaseRow,
-} from './server-db.js';
+import { SERVER_DATABASE, SERVER_MONITOR_ID, SERVER_MONITOR_REQUEST, ServerWatch } from './server-db.js';
 import type { ClientEvents, ClientStats, ClientStatus } from './status.js';
 
 /** After this many consecutive failures, further ones are logged at debug. */
@@ -83,9 +74,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
   #deferred: ['update3' | 'update2' | 'update', readonly unknown[]][] | undefined;
   /** ovsdb-server(7) §4.1.15 last-txn-id, for resuming after a reconnect. */
   #lastTxnId: string | undefined;
-  /** Highest Raft index seen on any member (stale members are refused). */
-  #highestIndex: number | undefined;
-  #serverRows = new Map<string, ServerDatabaseRow>();
+  readonly #server: ServerWatch;
   /** Tables actually monitored on this server (spec minus missing ones). */
   #monitoredTables = new Set<string>();
   /** setConditions() ran while a monitor request was in flight. */
@@ -104,6 +93,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
     this.#o = resolveOptions(options);
     this.#remotes = shuffled(parseRemotes(options.remote), this.#o.random);
     this.#monitorId = options.database;
+    this.#server = new ServerWatch(options.database, this.#o.leaderOnly);
     let resolve!: () => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
@@ -230,10 +220,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       this.#failures = synced ? 0 : this.#failures + 1;
       this.#emit({ type: 'disconnected', remote: remote.text, error });
       this.#logFailure(remote, error, synced);
-      // After a whole round of failed members, forget the highest Raft index
-      // seen: a cluster restored from backup (or recreated) legitimately
-      // starts lower, and a stale-member check must not lock us out forever.
-      if (this.#failures > 0 && this.#failures % this.#remotes.length === 0) this.#highestIndex = undefined;
+      if (this.#failures > 0 && this.#failures % this.#remotes.length === 0) this.#server.forgetIndex();
       const delay = synced
         ? 0
         : backoffDelay(this.#failures, this.#remotes.length, this.#o.maxBackoffMs, this.#o.random);
@@ -322,23 +309,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       if (error instanceof OvsdbRpcError) return;
       throw error;
     }
-    this.#serverRows = new Map();
-    applyServerUpdates(this.#serverRows, initial);
-    this.#assertServerUsable(conn);
-  }
-
-  #assertServerUsable(conn: Connection): void {
-    const problem = serverDatabaseProblem(
-      this.#serverRows,
-      this.database,
-      this.#o.leaderOnly,
-      this.#highestIndex,
-    );
-    if (problem) throw new OvsdbDatabaseUnavailableError(conn.remote.text, this.database, problem);
-    const index = serverDatabaseIndex(this.#serverRows, this.database);
-    if (index !== undefined && (this.#highestIndex === undefined || index > this.#highestIndex)) {
-      this.#highestIndex = index;
-    }
+    this.#server.reset(initial, conn.remote.text);
   }
 
   /** Sends the monitor request, newest method first, and applies its reply. */
@@ -438,9 +409,8 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
 
   #onNotification(conn: Connection, method: string, params: readonly unknown[]): void {
     if (params[0] === SERVER_MONITOR_ID && method === 'update') {
-      applyServerUpdates(this.#serverRows, params[1]);
       try {
-        this.#assertServerUsable(conn);
+        this.#server.update(params[1], conn.remote.text);
       } catch (error) {
         conn.close(error as OvsdbError);
       }

@@ -4,6 +4,7 @@
 // The client checks the row of its target database before trusting a member
 // and keeps watching it (a plain `monitor`, RFC 7047 §4.1.5, whose `new`
 // always holds every monitored column, so no diff logic is needed here).
+import { OvsdbDatabaseUnavailableError } from '../errors.js';
 import type { TableUpdates } from '../wire/index.js';
 
 export const SERVER_DATABASE = '_Server';
@@ -82,4 +83,44 @@ export function serverDatabaseIndex(
 ): number | undefined {
   for (const r of rows.values()) if (r.name === database) return r.index;
   return undefined;
+}
+
+/**
+ * The client's view of `_Server` across connections: the current member's
+ * Database rows, and the highest Raft index seen on any member.
+ */
+export class ServerWatch {
+  #rows = new Map<string, ServerDatabaseRow>();
+  #highestIndex: number | undefined;
+
+  constructor(
+    readonly database: string,
+    readonly leaderOnly: boolean,
+  ) {}
+
+  /** A new connection's initial `_Server` monitor reply. Throws OVSDB_DB_UNAVAILABLE. */
+  reset(initial: unknown, remote: string): void {
+    this.#rows = new Map();
+    this.update(initial, remote);
+  }
+
+  /** An `update` notification of the `_Server` monitor. Throws OVSDB_DB_UNAVAILABLE. */
+  update(updates: unknown, remote: string): void {
+    applyServerUpdates(this.#rows, updates);
+    const problem = serverDatabaseProblem(this.#rows, this.database, this.leaderOnly, this.#highestIndex);
+    if (problem) throw new OvsdbDatabaseUnavailableError(remote, this.database, problem);
+    const index = serverDatabaseIndex(this.#rows, this.database);
+    if (index !== undefined && (this.#highestIndex === undefined || index > this.#highestIndex)) {
+      this.#highestIndex = index;
+    }
+  }
+
+  /**
+   * Forgets the highest index: after a whole round of failed members, since
+   * a cluster restored from backup (or recreated) legitimately starts lower
+   * and the stale-member check must not lock the client out for ever.
+   */
+  forgetIndex(): void {
+    this.#highestIndex = undefined;
+  }
 }
