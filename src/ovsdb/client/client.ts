@@ -48,6 +48,7 @@ import {
   type ConditionsUpdate,
   type MonitorSpec,
   type OvsdbClientOptions,
+  type TableMonitorSpec,
   type ResolvedOptions,
 } from './options.js';
 import { SERVER_DATABASE, SERVER_MONITOR_ID, SERVER_MONITOR_REQUEST, ServerWatch } from './server-db.js';
@@ -276,18 +277,13 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       // instead of dropping the connection (ovsdb-server(7) §4.1.18).
       conn.call('set_db_change_aware', [true]).catch(() => undefined),
     ]);
-    let schema = parseSchema(schemaJson);
+    const schema = parseSchema(schemaJson);
     if (this.#schema && this.#schema.version !== schema.version) {
-      // A converted database (ovsdb-server(7) §4.1.18): the replica's column
-      // decoders were planned from the old schema. Keep the replica object
-      // (listeners hold it) but resync it; columns new to the schema appear
-      // only after a restart.
       this.#o.logger.warn(
         { remote, from: this.#schema.version, to: schema.version },
-        'ovsdb schema version changed; resyncing with the columns first planned',
+        'ovsdb schema version changed; resyncing the columns the replica knows',
       );
       this.#lastTxnId = undefined;
-      schema = this.#schema;
     }
     this.#schema = schema;
     // Created before 'connected' so that listeners attached then see the initial load.
@@ -316,7 +312,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
   async #monitor(conn: Connection): Promise<void> {
     const schema = this.#schema!;
     for (const method of MONITOR_METHODS) {
-      const plan = planMonitor(this.#spec, this.#conditions, schema, method !== 'monitor');
+      const plan = planMonitor(this.#specFor(schema), this.#conditions, schema, method !== 'monitor');
       if (plan.missingTables.length > 0 || plan.missingColumns.length > 0) {
         this.#o.logger.warn(
           { remote: conn.remote.text, tables: plan.missingTables, columns: plan.missingColumns },
@@ -373,6 +369,24 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
       }
       return;
     }
+  }
+
+  /**
+   * The monitor spec for this server. After an online schema conversion
+   * (ovsdb-server(7) §4.1.18, e.g. an OVN upgrade) the replica keeps the
+   * decoders planned from the first schema — listeners hold that replica —
+   * so every table asks for exactly the columns the replica knows (those the
+   * new schema dropped are then dropped from the request and logged).
+   */
+  #specFor(schema: DatabaseSchema): MonitorSpec {
+    const replica = this.#replica;
+    if (!replica || replica.schema.version === schema.version) return this.#spec;
+    const spec: Record<string, TableMonitorSpec> = {};
+    for (const [table, t] of Object.entries(this.#spec)) {
+      const known = replica.tableNames.includes(table) ? replica.columns(table) : undefined;
+      spec[table] = { ...t, columns: t.columns ?? known };
+    }
+    return spec;
   }
 
   #newReplica(schema: DatabaseSchema, tables: MonitorPlan['requests']): Replica {
