@@ -11,31 +11,38 @@
 // datapath -> the metadata namespace's veth -> the agent's listener -> relay
 // -> fake nova -> back. Measured, in this order:
 //
-//   nova10        the fake nova alone from the root namespace (signed requests),
-//                 to show it is not what caps the result;
-//   ceiling10     a trivial node http server in the same metadata namespace on
-//                 169.254.169.254:81: the same datapath, no relay;
-//   rps10         the agent's path, 10 connections;
-//   rps100, ceiling100, nova100   the same at 100 connections;
-//   then 50,000 foreign Port_Binding rows (other chassis, 500 networks) go
-//   into the SB (bench/lib/foreign-ports.ts) and rps10/ceiling10 run again.
+//   nova alone    the fake nova from the root namespace (signed requests), at
+//                 10 and 100 connections: it must not be what caps the result;
+//   at 10, at 100 the agent's path against the ceiling, a trivial node http
+//                 server in the same metadata namespace on 169.254.169.254:81
+//                 (the same datapath, no relay), --rounds times each,
+//                 alternating which goes first; medians, and the ratio per
+//                 round (both sides of a round see the same machine);
+//   +foreign      50,000 foreign Port_Binding rows (20 other chassis, 500
+//                 networks) go into the SB (bench/lib/foreign-ports.ts), then
+//                 the 10-connection comparison again.
 //
-// Also: the agent's RSS and peak RSS (/proc/<pid>/status), its replica row
-// count before and after the foreign rows (/metrics ovnmeta_replica_rows),
-// and the CPU each process used per run, to see which one is the limit.
+// Also: the agent's RSS and peak RSS at each stage (/proc/<pid>/status), its
+// replica row counts before and after the foreign rows (/metrics
+// ovnmeta_replica_rows), and per run the cores each process used and the
+// whole machine's, to see which one is the limit (bench/lib/load-run.ts).
 // Progress goes to stderr; the last stdout line is one JSON object:
 //   {"rps10":…,"ceiling10":…,"ratio10":…,"p99Ms10":…,"rps100":…,"rssMb":…,…}
 // neutron-ovn-metadata-agent on this machine, same topology: ~315 req/s at 10
 // connections (p99 78 ms), 2.6 % of the ceiling measured there; ~1.4 GB RSS
 // with its haproxies; per-request cost growing with the SB size.
 //
-//   npm run bench -- throughput [--networks 100] [--seconds 5] [--warmup 1.5] [--foreign 50000] [--dummy]
-import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+//   npm run bench -- throughput [--networks 100] [--seconds 5] [--warmup 1] [--rounds 3]
+//     [--foreign 50000] [--dummy] [--profile-agent DIR] [--agent-node-options OPTS]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expectedSignature, runRaw, startChassis, type Chassis } from '../src/sandbox/index.js';
 import { AgentProcess } from './lib/agent-process.js';
 import { addForeignPorts, type ForeignPorts } from './lib/foreign-ports.js';
-import { LOADGEN_SCRIPT, type LoadResult, type LoadSpec } from './lib/loadgen.js';
+import { loadFrom, type Run, type RunContext } from './lib/load-run.js';
+import type { LoadSpec } from './lib/loadgen.js';
 import { NovaProcess } from './lib/nova-process.js';
 import { Observer } from './lib/observer.js';
 import {
@@ -54,11 +61,23 @@ const arg = (name: string, fallback: number): number => {
 };
 const NETWORKS = arg('networks', 100);
 const SECONDS = arg('seconds', 5);
-const WARMUP = arg('warmup', 1.5);
+const WARMUP = arg('warmup', 1);
 const FOREIGN = arg('foreign', 50_000);
+/** Each comparison runs this many times, alternating which side goes first; medians are reported. */
+const ROUNDS = arg('rounds', 3);
 // Development aid: the `dummy` userspace datapath needs no machine-wide lock
 // (same dpif-netdev code, no kernel taps); figures to report use netdev.
 const DATAPATH = process.argv.includes('--dummy') ? 'dummy' : 'netdev';
+// Profiling aid: `--profile-agent DIR` runs the agent under the V8 profiler
+// (--cpu-prof is refused in NODE_OPTIONS, so a preload module drives
+// node:inspector); DIR/agent-<pid>.cpuprofile is written when it exits.
+const PROFILE_DIR = process.argv.includes('--profile-agent')
+  ? process.argv[process.argv.indexOf('--profile-agent') + 1]
+  : undefined;
+// Memory experiments: `--agent-node-options '--max-semi-space-size=2'` (NODE_OPTIONS of the agent only).
+const AGENT_NODE_OPTIONS = process.argv.includes('--agent-node-options')
+  ? process.argv[process.argv.indexOf('--agent-node-options') + 1]
+  : undefined;
 const SECRET = `bench-${process.pid}`;
 const PATH = '/latest/meta-data/instance-id';
 const CEILING_PORT = 81;
@@ -75,8 +94,8 @@ const made: {
   nova?: NovaProcess;
   observer?: Observer;
   agent?: AgentProcess;
-  ceiling?: ReturnType<typeof spawn>;
-  loads: Set<ReturnType<typeof spawn>>;
+  ceiling?: ChildProcess;
+  loads: Set<ChildProcess>;
   networks: BenchNetwork[];
 } = { loads: new Set(), networks: [] };
 
@@ -137,77 +156,46 @@ function foreignAgentNamespaces(ours: readonly BenchNetwork[]): string[] {
   return names.filter((n) => n.startsWith('ovnmeta-') && !mine.has(n));
 }
 
-/** utime + stime of a process (all its threads), in seconds; 0 once it is gone. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // proc(5): fields 14, 15, in USER_HZ (100)
-  } catch {
-    return 0;
-  }
+/** A preload module that profiles the process it is loaded in until it exits. */
+async function profilerPreload(dir: string): Promise<string> {
+  const file = join(dir, 'cpu-profile-preload.mjs');
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    file,
+    [
+      "import { Session } from 'node:inspector';",
+      "import { writeFileSync } from 'node:fs';",
+      'const session = new Session();',
+      'session.connect();',
+      "session.post('Profiler.enable');",
+      "session.post('Profiler.start');",
+      // An in-process session answers synchronously, so this works in 'exit'.
+      "process.on('exit', () => session.post('Profiler.stop', (err, r) => {",
+      `  if (!err) writeFileSync(${JSON.stringify(dir)} + '/agent-' + process.pid + '.cpuprofile', JSON.stringify(r.profile));`,
+      '}));',
+    ].join('\n'),
+  );
+  return file;
 }
 
-/** The processes whose CPU each run reports (cores busy, averaged over the run). */
-function watched(chassis: Chassis): Record<string, number | undefined> {
+/** The processes whose CPU each run reports. */
+function watched(): Record<string, number | undefined> {
   return {
     agent: made.agent?.pid,
     nova: made.nova?.pid,
-    vswitchd: chassis.daemon('vswitchd').pid,
+    vswitchd: made.chassis?.daemon('vswitchd').pid,
     ceiling: made.ceiling?.pid,
   };
 }
 
-interface Run extends LoadResult {
-  /** Cores used by each watched process during the run (warm-up included). */
-  readonly cores: Record<string, number>;
-}
+const runContext: RunContext = { watched, children: made.loads, log };
 
-/**
- * One load run: the load generator in `namespace` (undefined: the root
- * namespace), CPU of the watched processes sampled around it. Fails unless
- * every counted answer is a 200 with the expected body.
- */
-async function load(
-  chassis: Chassis,
+function load(
   name: string,
   namespace: string | undefined,
   spec: Omit<LoadSpec, 'seconds' | 'warmupSeconds'>,
-): Promise<Run> {
-  const full: LoadSpec = { ...spec, seconds: SECONDS, warmupSeconds: WARMUP };
-  const node = [process.execPath, LOADGEN_SCRIPT, JSON.stringify(full)];
-  const [cmd, ...args] = namespace === undefined ? node : ['ip', 'netns', 'exec', namespace, ...node];
-  const pids = watched(chassis);
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-  const t0 = performance.now();
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  made.loads.add(child);
-  const killer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + WARMUP + 20) * 1000);
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(killer);
-  made.loads.delete(child);
-  const wall = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`load generator for ${name} exited ${code}`);
-  const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
-  const cores: Record<string, number> = { loadgen: round(result.cpuSeconds / SECONDS, 2) };
-  for (const [k, pid] of Object.entries(pids)) {
-    if (pid !== undefined) cores[k] = round((cpuSeconds(pid) - before[k]!) / wall, 2);
-  }
-  const bad = result.requests - (result.statuses['200'] ?? 0) + result.wrongBodies + result.errors;
-  log(
-    `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms` +
-      `  p99 ${result.p99Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  cores ${JSON.stringify(cores)}`,
-  );
-  if (result.requests === 0 || bad > 0) {
-    throw new Error(
-      `${name}: ${result.requests} answers, statuses ${JSON.stringify(result.statuses)}, ` +
-        `${result.wrongBodies} wrong bodies, ${result.errors} errors (${result.firstError ?? 'no error'})`,
-    );
-  }
-  return { ...result, cores };
+) {
+  return loadFrom(runContext, name, namespace, { ...spec, seconds: SECONDS, warmupSeconds: WARMUP });
 }
 
 /** A trivial node http server in the metadata namespace, answering what nova would. */
@@ -230,18 +218,18 @@ async function startCeiling(namespace: string, body: string): Promise<void> {
   );
 }
 
-/** ovnmeta_replica_rows by table (both databases), and their sum. */
+/** ovnmeta_replica_rows: per database (its sum) and per `database.table`. */
 async function replicaRows(agent: AgentProcess): Promise<Record<string, number>> {
   const rows: Record<string, number> = {};
-  let total = 0;
   for (const line of (await agent.metrics()).split('\n')) {
     const m = /^ovnmeta_replica_rows\{(.*)\} (\S+)$/.exec(line);
     if (!m) continue;
+    const db = /db="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
     const table = /table="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
-    rows[table] = (rows[table] ?? 0) + Number(m[2]);
-    total += Number(m[2]);
+    rows[db] = (rows[db] ?? 0) + Number(m[2]);
+    rows[`${db}.${table}`] = Number(m[2]);
   }
-  return { total, ...rows };
+  return rows;
 }
 
 /** Rows of an SB table, asked of ovsdb-server itself (not of any replica). */
@@ -310,7 +298,18 @@ async function setUp(): Promise<{ chassis: Chassis; agent: AgentProcess; target:
         'the agent would remove them: run the bench when no other agent test runs',
     );
   }
-  const agent = (made.agent = await AgentProcess.spawn(chassis, { novaPort: nova.port, secret: SECRET }));
+  // Nothing else is spawned meanwhile: only the agent gets these NODE_OPTIONS.
+  const nodeOptions = [
+    ...(AGENT_NODE_OPTIONS === undefined ? [] : [AGENT_NODE_OPTIONS]),
+    ...(PROFILE_DIR === undefined ? [] : [`--import=${await profilerPreload(PROFILE_DIR)}`]),
+  ];
+  if (nodeOptions.length > 0) process.env.NODE_OPTIONS = nodeOptions.join(' ');
+  let agent: AgentProcess;
+  try {
+    agent = made.agent = await AgentProcess.spawn(chassis, { novaPort: nova.port, secret: SECRET });
+  } finally {
+    delete process.env.NODE_OPTIONS;
+  }
   await withTimeout(
     Promise.race([
       Promise.all(networks.map((n) => observer.plumbed(n))),
@@ -333,105 +332,180 @@ async function setUp(): Promise<{ chassis: Chassis; agent: AgentProcess; target:
   return { chassis, agent, target };
 }
 
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface Comparison {
+  readonly agent: Run[];
+  readonly ceiling: Run[];
+}
+
+/**
+ * The agent's path and the ceiling, ROUNDS times each, back to back and
+ * alternating which goes first, so that both sides see the same machine
+ * (other tenants come and go): the ratio is taken per round, then the median.
+ */
+async function compare(
+  label: string,
+  vm: string,
+  specs: {
+    agent: Omit<LoadSpec, 'seconds' | 'warmupSeconds'>;
+    ceiling: Omit<LoadSpec, 'seconds' | 'warmupSeconds'>;
+  },
+): Promise<Comparison> {
+  const out: Comparison = { agent: [], ceiling: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? (['ceiling', 'agent'] as const) : (['agent', 'ceiling'] as const);
+    for (const side of order) out[side].push(await load(`${side} ${label} #${r + 1}`, vm, specs[side]));
+  }
+  return out;
+}
+
+function summary(c: Comparison) {
+  const ratios = c.agent.map((a, i) => a.rps / c.ceiling[i]!.rps);
+  const med = (runs: Run[], k: 'rps' | 'p50Ms' | 'p99Ms') => median(runs.map((r) => r[k]));
+  return {
+    rps: round(med(c.agent, 'rps')),
+    ceiling: round(med(c.ceiling, 'rps')),
+    ratio: round(median(ratios), 3),
+    p50Ms: round(med(c.agent, 'p50Ms'), 2),
+    p99Ms: round(med(c.agent, 'p99Ms'), 2),
+    ceilingP99Ms: round(med(c.ceiling, 'p99Ms'), 2),
+    /** Every round, for the spread. */
+    rounds: c.agent.map((a, i) => ({
+      rps: round(a.rps),
+      ceiling: round(c.ceiling[i]!.rps),
+      p99Ms: round(a.p99Ms, 2),
+    })),
+    /** Cores of the agent's median-rps round. */
+    cores: [...c.agent].sort((a, b) => a.rps - b.rps)[c.agent.length >> 1]!.cores,
+  };
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   const { chassis, agent, target } = await setUp();
-  const memoryIdle = agent.memory();
-  const vm = target.vm.namespace;
-  const signed = {
-    'x-forwarded-for': target.vm.ip,
-    'x-instance-id': target.vm.instanceId,
-    'x-tenant-id': target.vm.projectId,
-    'x-instance-id-signature': expectedSignature(SECRET, target.vm.instanceId),
+  const memory: Record<string, number> = {};
+  const sampleMemory = (at: string): void => {
+    const m = agent.memory();
+    memory[`${at}RssMb`] = round(m.rssMb, 1);
+    memory[`${at}PeakRssMb`] = round(m.peakRssMb, 1);
   };
-  const novaUrl = `http://127.0.0.1:${made.nova!.port}`;
-  const expectBody = target.vm.instanceId;
-  const proxy = { url: 'http://169.254.169.254', path: PATH, expectBody };
-  const ceiling = { url: `http://169.254.169.254:${CEILING_PORT}`, path: PATH, expectBody };
-  const nova = { url: novaUrl, path: PATH, expectBody, headers: signed };
+  sampleMemory('plumbed');
 
-  log(`load: ${WARMUP} s warm-up + ${SECONDS} s counted per run, from ${vm}`);
-  const nova10 = await load(chassis, 'nova alone, 10', undefined, { ...nova, connections: 10 });
-  const ceiling10 = await load(chassis, 'ceiling, 10', vm, { ...ceiling, connections: 10 });
-  const proxy10 = await load(chassis, 'agent, 10', vm, { ...proxy, connections: 10 });
-  const proxy100 = await load(chassis, 'agent, 100', vm, { ...proxy, connections: 100 });
-  const ceiling100 = await load(chassis, 'ceiling, 100', vm, { ...ceiling, connections: 100 });
-  const nova100 = await load(chassis, 'nova alone, 100', undefined, { ...nova, connections: 100 });
-  const memoryLoaded = agent.memory();
+  const vm = target.vm.namespace;
+  const expectBody = target.vm.instanceId;
+  const agentSpec = { url: 'http://169.254.169.254', path: PATH, expectBody };
+  const ceilingSpec = { url: `http://169.254.169.254:${CEILING_PORT}`, path: PATH, expectBody };
+  const novaSpec = {
+    url: `http://127.0.0.1:${made.nova!.port}`,
+    path: PATH,
+    expectBody,
+    headers: {
+      'x-forwarded-for': target.vm.ip,
+      'x-instance-id': target.vm.instanceId,
+      'x-tenant-id': target.vm.projectId,
+      'x-instance-id-signature': expectedSignature(SECRET, target.vm.instanceId),
+    },
+  };
+
+  log(`load from ${vm}: ${WARMUP} s warm-up + ${SECONDS} s counted per run, ${ROUNDS} rounds per comparison`);
+  const nova10 = await load('nova alone, 10', undefined, { ...novaSpec, connections: 10 });
+  const nova100 = await load('nova alone, 100', undefined, { ...novaSpec, connections: 100 });
+  const at10 = summary(
+    await compare('10', vm, {
+      agent: { ...agentSpec, connections: 10 },
+      ceiling: { ...ceilingSpec, connections: 10 },
+    }),
+  );
+  const at100 = summary(
+    await compare('100', vm, {
+      agent: { ...agentSpec, connections: 100 },
+      ceiling: { ...ceilingSpec, connections: 100 },
+    }),
+  );
+  sampleMemory('loaded');
   const rowsBefore = await replicaRows(agent);
 
-  let foreign: ForeignPorts | undefined;
-  let proxy10Foreign: Run | undefined;
-  let ceiling10Foreign: Run | undefined;
+  let withForeign:
+    (ReturnType<typeof summary> & { foreign: ForeignPorts; sbPortBindings: number }) | undefined;
   let rowsAfter: Record<string, number> | undefined;
   if (FOREIGN > 0) {
-    foreign = await addForeignPorts(chassis, { ports: FOREIGN });
-    log(
-      `SB: +${foreign.portBindings} Port_Binding rows on ${foreign.chassis} other chassis, ` +
-        `${foreign.datapaths} datapaths, in ${foreign.seconds.toFixed(1)} s (northd paused)`,
-    );
+    const foreign = await addForeignPorts(chassis, { ports: FOREIGN });
     const sbPortBindings = await countSbRows(chassis, 'Port_Binding');
-    log(`SB holds ${sbPortBindings} Port_Binding rows`);
-    proxy10Foreign = await load(chassis, 'agent, 10, +50k SB', vm, { ...proxy, connections: 10 });
-    ceiling10Foreign = await load(chassis, 'ceiling, 10, +50k SB', vm, { ...ceiling, connections: 10 });
-    rowsAfter = { ...(await replicaRows(agent)), sbPortBindings };
+    log(
+      `SB: +${foreign.portBindings} Port_Binding rows (${foreign.chassis} other chassis, ${foreign.datapaths} ` +
+        `networks) in ${foreign.seconds.toFixed(1)} s, northd paused; the SB now holds ${sbPortBindings}`,
+    );
+    withForeign = {
+      ...summary(
+        await compare('10 +foreign', vm, {
+          agent: { ...agentSpec, connections: 10 },
+          ceiling: { ...ceilingSpec, connections: 10 },
+        }),
+      ),
+      foreign,
+      sbPortBindings,
+    };
+    rowsAfter = await replicaRows(agent);
   }
-  const memory = agent.memory();
+  sampleMemory('end');
 
-  const ratio10 = proxy10.rps / ceiling10.rps;
   const result = {
     networks: NETWORKS,
     datapath: DATAPATH,
+    ...(AGENT_NODE_OPTIONS === undefined ? {} : { agentNodeOptions: AGENT_NODE_OPTIONS }),
     seconds: SECONDS,
-    rps10: round(proxy10.rps),
-    ceiling10: round(ceiling10.rps),
-    ratio10: round(ratio10, 3),
-    p50Ms10: round(proxy10.p50Ms, 2),
-    p99Ms10: round(proxy10.p99Ms, 2),
-    ceilingP99Ms10: round(ceiling10.p99Ms, 2),
-    rps100: round(proxy100.rps),
-    ceiling100: round(ceiling100.rps),
-    ratio100: round(proxy100.rps / ceiling100.rps, 3),
-    p50Ms100: round(proxy100.p50Ms, 2),
-    p99Ms100: round(proxy100.p99Ms, 2),
+    rounds: ROUNDS,
+    rps10: at10.rps,
+    ceiling10: at10.ceiling,
+    ratio10: at10.ratio,
+    p50Ms10: at10.p50Ms,
+    p99Ms10: at10.p99Ms,
+    ceilingP99Ms10: at10.ceilingP99Ms,
+    rps100: at100.rps,
+    ceiling100: at100.ceiling,
+    ratio100: at100.ratio,
+    p50Ms100: at100.p50Ms,
+    p99Ms100: at100.p99Ms,
     novaAlone10: round(nova10.rps),
     novaAlone100: round(nova100.rps),
-    ...(proxy10Foreign && ceiling10Foreign && foreign && rowsAfter
+    ...(withForeign && rowsAfter
       ? {
-          rps10With50kForeign: round(proxy10Foreign.rps),
-          p99Ms10With50kForeign: round(proxy10Foreign.p99Ms, 2),
-          ceiling10With50kForeign: round(ceiling10Foreign.rps),
-          foreignPortBindings: foreign.portBindings,
-          sbPortBindings: rowsAfter.sbPortBindings,
-          replicaRowsWith50kForeign: rowsAfter.total,
+          rps10With50kForeign: withForeign.rps,
+          ceiling10With50kForeign: withForeign.ceiling,
+          ratio10With50kForeign: withForeign.ratio,
+          p99Ms10With50kForeign: withForeign.p99Ms,
+          foreignPortBindings: withForeign.foreign.portBindings,
+          sbPortBindings: withForeign.sbPortBindings,
+          sbReplicaRowsWith50kForeign: rowsAfter.OVN_Southbound,
         }
       : {}),
-    replicaRows: rowsBefore.total,
-    replicaRowsByTable: rowsBefore,
-    rssMb: round(memory.rssMb, 1),
-    rssIdleMb: round(memoryIdle.rssMb, 1),
-    rssAfterLoadMb: round(memoryLoaded.rssMb, 1),
-    peakRssMb: round(memory.peakRssMb, 1),
-    cores: {
-      nova10: nova10.cores,
-      ceiling10: ceiling10.cores,
-      agent10: proxy10.cores,
-      agent100: proxy100.cores,
-      ceiling100: ceiling100.cores,
-      ...(proxy10Foreign ? { agent10With50kForeign: proxy10Foreign.cores } : {}),
+    sbReplicaRows: rowsBefore.OVN_Southbound,
+    rssMb: memory.loadedRssMb,
+    peakRssMb: memory.endPeakRssMb,
+    memory,
+    replicaRowsByTable: { before: rowsBefore, ...(rowsAfter ? { withForeign: rowsAfter } : {}) },
+    detail: {
+      at10: { rounds: at10.rounds, cores: at10.cores },
+      at100: { rounds: at100.rounds, cores: at100.cores },
+      ...(withForeign ? { with50kForeign: { rounds: withForeign.rounds, cores: withForeign.cores } } : {}),
+      nova: { cores10: nova10.cores, cores100: nova100.cores },
     },
     targets: {
-      ratio10: ratio10 >= TARGETS.ratio10,
-      p99Ms10: proxy10.p99Ms < TARGETS.p99Ms10,
-      ...(proxy10Foreign
-        ? { sameWith50kForeign: proxy10Foreign.rps >= TARGETS.foreignShare * proxy10.rps }
-        : {}),
-      rssMb: memory.peakRssMb < TARGETS.rssMb,
+      ratio10: at10.ratio >= TARGETS.ratio10,
+      p99Ms10: at10.p99Ms < TARGETS.p99Ms10,
+      ...(withForeign ? { sameWith50kForeign: withForeign.ratio >= TARGETS.foreignShare * at10.ratio } : {}),
+      rssMb: memory.loadedRssMb! < TARGETS.rssMb,
     },
     vsNeutron: {
-      rps10: round(proxy10.rps / NEUTRON.rps10, 1),
-      p99Ms10: round(NEUTRON.p99Ms10 / proxy10.p99Ms, 1),
-      rss: round(NEUTRON.rssMb / memory.peakRssMb, 1),
+      rps10: round(at10.rps / NEUTRON.rps10, 1),
+      p99Ms10: round(NEUTRON.p99Ms10 / at10.p99Ms, 1),
+      ceilingShare10: round(at10.ratio / NEUTRON.ceilingShare10, 1),
+      rss: round(NEUTRON.rssMb / memory.loadedRssMb!, 1),
     },
     benchSeconds: round((performance.now() - t0) / 1000, 1),
   };
