@@ -89,10 +89,13 @@ async function child(remote: string): Promise<void> {
   const hwmKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   const peakRssMb = Math.max(hwmKb / 1024, process.resourceUsage().maxRSS / 1024);
   const heapUsedMb = process.memoryUsage().heapUsed / 2 ** 20;
+  // What the synced client keeps (mostly the replica), after a full GC.
+  (globalThis as { gc?: () => void }).gc?.();
+  const retainedHeapMb = process.memoryUsage().heapUsed / 2 ** 20;
   await client.close();
   const replyMb = bytes / 2 ** 20;
   process.stdout.write(
-    `${JSON.stringify({ syncSeconds, serverSeconds, replyMb, peakRssMb, heapUsedMb, rows })}\n`,
+    `${JSON.stringify({ syncSeconds, serverSeconds, replyMb, peakRssMb, heapUsedMb, retainedHeapMb, rows })}\n`,
   );
 }
 
@@ -138,6 +141,7 @@ async function parent(): Promise<void> {
         clientSeconds: round(median.syncSeconds - median.serverSeconds, 3),
         replyMb: round(median.replyMb, 1),
         heapUsedMb: round(median.heapUsedMb, 1),
+        retainedHeapMb: round(median.retainedHeapMb, 1),
         allSyncSeconds: results.map((r) => round(r.syncSeconds, 3)),
       }),
     );
@@ -152,15 +156,22 @@ interface ChildResult {
   replyMb: number;
   peakRssMb: number;
   heapUsedMb: number;
+  retainedHeapMb: number;
   rows: number;
 }
 
 function runChild(remote: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const flags = process.argv.includes('--all-columns') ? ['--all-columns'] : [];
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', remote, ...flags], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // --expose-gc only lets the child measure what it retains after syncing;
+    // the peak is taken before that collection.
+    const proc = spawn(
+      process.execPath,
+      ['--expose-gc', fileURLToPath(import.meta.url), '--child', remote, ...flags],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.on('error', reject);
