@@ -131,9 +131,18 @@ export async function stopAllDaemons(): Promise<void> {
   await Promise.allSettled([...live].map((d) => d.stop()));
 }
 
-process.once('exit', () => {
-  for (const d of live) signal(d.pid, 'SIGKILL');
-});
+/**
+ * SIGKILLs every daemon still running, at once (synchronous): for exit and
+ * signal hooks. A SIGSTOPped daemon is resumed first so the kill lands.
+ */
+export function killAllDaemons(): void {
+  for (const d of live) {
+    signal(d.pid, 'SIGCONT');
+    signal(d.pid, 'SIGKILL');
+  }
+}
+
+process.once('exit', killAllDaemons);
 
 /** Alive and not a zombie (a reparented daemon may linger unreaped). */
 export function isAlive(pid: number): boolean {
