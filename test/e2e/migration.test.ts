@@ -50,6 +50,7 @@ let nova: FakeNova;
 let files: NeutronFiles;
 let neutron: NeutronAgent | undefined;
 let ovnmeta: { process: ResultPromise; logFile: string; adminPort: number } | undefined;
+let ovnmetaRuns = 0;
 let net: Network | undefined;
 let port: VmPort;
 let vm: Vm;
@@ -140,6 +141,12 @@ async function checksumRules(): Promise<string[]> {
   return save.split('\n').filter((l) => l === CHECKSUM_RULE);
 }
 
+/** Pids of the processes listening on TCP port 80 in the metadata namespace. */
+async function port80Owners(): Promise<number[]> {
+  const ss = await run('ip', ['netns', 'exec', `ovnmeta-${net!.id}`, 'ss', '-Hltnp', 'sport = :80']);
+  return [...new Set([...ss.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))].sort((x, y) => x - y);
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -154,7 +161,7 @@ async function startOvnmeta(): Promise<NonNullable<typeof ovnmeta>> {
   const ours = join(chassis.dir, 'ovnmeta.ini');
   // metrics_bind's default 127.0.0.1:9105 may be taken on a shared machine.
   await writeFile(ours, `[ovnmeta]\nmetrics_bind = 127.0.0.1:${adminPort}\n`);
-  const logFile = join(chassis.dir, 'ovnmeta-agent.log');
+  const logFile = join(chassis.dir, `ovnmeta-agent-${++ovnmetaRuns}.log`);
   const child = execa(
     'node',
     [
@@ -205,7 +212,9 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
     expect(seen.headers['x-forwarded-for']).toBe(port.ips[0]);
 
     // neutron's layout: one haproxy for the network, the CHECKSUM rule (netdev).
-    expect((await listHaproxies(files.statePath)).map((h) => h.network)).toEqual([net.id]);
+    const proxies = await listHaproxies(files.statePath);
+    expect(proxies.map((h) => h.network)).toEqual([net.id]);
+    expect(await port80Owners()).toEqual(proxies.map((h) => h.pid));
     expect(await checksumRules()).toHaveLength(1);
 
     agentId = await chassisPrivate('neutron:ovn-metadata-id');
@@ -248,6 +257,7 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
     expect(seen.signatureValid).toBe(true);
     expect(viaNeutron(seen)).toBe(false);
     expect(seen.headers['x-forwarded-for']).toBe(port.ips[0]);
+    expect(await port80Owners()).toEqual([ovnmeta.process.pid]);
     expect(await fingerprint(net!)).toEqual(before);
 
     const provisioned = await ovnmetaLog('network provisioned');
@@ -320,5 +330,38 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
     expect(await fingerprint(net!)).toEqual(before);
     expect(await listHaproxies(files.statePath)).toHaveLength(1);
     expect(await checksumRules()).toHaveLength(1);
+  });
+
+  test('a haproxy left running serves through ovnmeta until stopped, then ovnmeta takes the port', async () => {
+    // Step 3 skipped: neutron's agent stopped, its haproxy not.
+    const [haproxy] = await listHaproxies(files.statePath);
+    expect(await neutron!.stop()).toMatchObject({ killed: false });
+    neutron = undefined;
+    ovnmeta = await startOvnmeta();
+    const failure = await chassis.waitFor(
+      async () =>
+        (await ovnmetaLog('reconcile failed').catch(() => [])).find(
+          (l) => (l.err as { code?: string } | undefined)?.code === 'PROXY_LISTEN_FAILED',
+        ),
+      20_000,
+      'PROXY_LISTEN_FAILED while haproxy holds port 80',
+    );
+    expect(failure.network).toBe(net!.id);
+    // haproxy, still the only listener on port 80, forwards to
+    // metadata_proxy_socket: ovnmeta listens there now (same option, same
+    // path as neutron's), so the VM is served meanwhile, relayed by ovnmeta.
+    const meanwhile = await chassis.waitFor(fetchInstanceId, 10_000, 'metadata via haproxy and ovnmeta');
+    expect(meanwhile.signatureValid).toBe(true);
+    expect(viaNeutron(meanwhile)).toBe(false);
+    expect(await port80Owners()).toEqual([haproxy!.pid]);
+
+    // Stopped late, by its pid file: ovnmeta's next retry gets the port.
+    expect(await stopHaproxies(files.statePath)).toEqual([haproxy!.pid]);
+    await chassis.waitFor(
+      async () => (await port80Owners()).join() === String(ovnmeta!.process.pid) && fetchInstanceId(),
+      20_000,
+      "metadata from ovnmeta's own listener after its retry",
+    );
+    expect(await fingerprint(net!)).toEqual(before);
   });
 });
