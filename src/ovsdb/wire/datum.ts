@@ -8,10 +8,13 @@
  *
  * Decoding is a hot path (a replica's initial dump decodes every column of
  * every row), so `columnCodec` picks a specialised decoder once per column,
- * and empty sets and maps share one frozen instance.
+ * and empty sets and maps share one frozen instance. A codec's string and
+ * UUID atoms go through adaptive interners (intern.ts), so that a replica
+ * keeps one copy of each repeated string.
  */
 import { OvsdbDecodeError } from '../errors.js';
 import type { AtomicType, BaseType, ColumnType } from './schema.js';
+import { Interner, KeyedInterner } from './intern.js';
 import { isUuid, type WireAtom, type WireValue } from './notation.js';
 
 export type Atom = string | number | bigint | boolean;
@@ -72,20 +75,21 @@ export function columnKind(type: ColumnType): ColumnKind {
 export function columnCodec(table: string, name: string, type: ColumnType): ColumnCodec {
   const where = `${table}.${name}`;
   const kind = columnKind(type);
-  const decode = valueDecoder(type, kind, where, true);
+  const interners = columnInterners(type);
+  const decode = valueDecoder(type, kind, where, true, interners);
   return Object.freeze({
     name,
     type,
     kind,
     decode,
-    decodeDiff: kind === 'set' || kind === 'map' ? valueDecoder(type, kind, where, false) : decode,
+    decodeDiff: kind === 'set' || kind === 'map' ? valueDecoder(type, kind, where, false, interners) : decode,
     defaultValue: defaultValue(type),
   });
 }
 
 /** Decodes one <value> for a column; `where` names it in errors ("Table.column"). */
 export function decodeValue(wire: unknown, type: ColumnType, where: string): RowValue {
-  return valueDecoder(type, columnKind(type), where, true)(wire);
+  return valueDecoder(type, columnKind(type), where, true, NO_INTERNERS)(wire);
 }
 
 /** The default of a column type (RFC 7047 §5.2.1, used by insert and update2). */
@@ -113,8 +117,37 @@ function defaultAtom(type: AtomicType): Atom {
   }
 }
 
-function valueDecoder(type: ColumnType, kind: ColumnKind, where: string, full: boolean): ValueDecoder {
-  const atom = atomDecoder(type.key, where);
+/** One column's interners: its keys (or atoms), and its map values (per key when both are strings). */
+interface ColumnInterners {
+  readonly key: Interner | undefined;
+  readonly value: Interner | undefined;
+  readonly valueByKey: KeyedInterner | undefined;
+}
+
+/** For one-off decoding (decodeValue), where a table would not pay off. */
+const NO_INTERNERS: ColumnInterners = { key: undefined, value: undefined, valueByKey: undefined };
+
+const internable = (t: AtomicType): boolean => t === 'string' || t === 'uuid';
+
+function columnInterners(type: ColumnType): ColumnInterners {
+  const key = internable(type.key.type) ? new Interner() : undefined;
+  const v = type.value?.type;
+  const byKey = v === 'string' && type.key.type === 'string';
+  return {
+    key,
+    value: v !== undefined && internable(v) && !byKey ? new Interner() : undefined,
+    valueByKey: byKey ? new KeyedInterner() : undefined,
+  };
+}
+
+function valueDecoder(
+  type: ColumnType,
+  kind: ColumnKind,
+  where: string,
+  full: boolean,
+  interners: ColumnInterners,
+): ValueDecoder {
+  const atom = atomDecoder(type.key, where, interners.key);
   const max = full && type.max !== 'unlimited' ? type.max : Infinity;
   const min = full ? type.min : 0;
   switch (kind) {
@@ -134,7 +167,8 @@ function valueDecoder(type: ColumnType, kind: ColumnKind, where: string, full: b
         return out;
       };
     case 'map': {
-      const value = atomDecoder(type.value!, where);
+      const value = atomDecoder(type.value!, where, interners.value);
+      const byKey = interners.valueByKey;
       return (w) => {
         if (!Array.isArray(w) || w.length !== 2 || w[0] !== 'map' || !Array.isArray(w[1]))
           throw bad(where, 'a map ["map", [[key, value], ...]]', w);
@@ -146,7 +180,10 @@ function valueDecoder(type: ColumnType, kind: ColumnKind, where: string, full: b
         for (let i = 0; i < n; i++) {
           const pair = pairs[i];
           if (!Array.isArray(pair) || pair.length !== 2) throw bad(where, 'a [key, value] pair', pair);
-          out.set(atom(pair[0]), value(pair[1]));
+          const k = atom(pair[0]);
+          const v = value(pair[1]);
+          // byKey is set only for string -> string maps.
+          out.set(k, byKey === undefined ? v : byKey.intern(k as string, v as string));
         }
         if (out.size !== n) throw new OvsdbDecodeError(where, 'duplicate key in map');
         return out;
@@ -178,8 +215,11 @@ function onlyAtom(
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** One decoder per base type; the result is a primitive, so no allocation. */
-function atomDecoder(base: BaseType, where: string): (w: unknown) => Atom {
+/**
+ * One decoder per base type; the result is a primitive, so no allocation.
+ * Strings and UUIDs go through `interner` when given.
+ */
+function atomDecoder(base: BaseType, where: string, interner?: Interner): (w: unknown) => Atom {
   switch (base.type) {
     case 'integer':
       return (w) => {
@@ -200,13 +240,19 @@ function atomDecoder(base: BaseType, where: string): (w: unknown) => Atom {
         throw bad(where, 'a boolean', w);
       };
     case 'string':
+      if (interner !== undefined)
+        return (w) => {
+          if (typeof w === 'string') return interner.intern(w);
+          throw bad(where, 'a string', w);
+        };
       return (w) => {
         if (typeof w === 'string') return w;
         throw bad(where, 'a string', w);
       };
     case 'uuid':
       return (w) => {
-        if (Array.isArray(w) && w.length === 2 && w[0] === 'uuid' && isUuid(w[1])) return w[1];
+        if (Array.isArray(w) && w.length === 2 && w[0] === 'uuid' && isUuid(w[1]))
+          return interner === undefined ? w[1] : interner.intern(w[1]);
         throw bad(where, 'a uuid ["uuid", "<uuid>"]', w);
       };
   }
