@@ -5,8 +5,14 @@
 // we stop the agent and its haproxies as the doc says, start `ovnmeta agent`
 // with neutron's own two files (plus one [ovnmeta] file), and the VM is
 // served again from the very same namespace, veth pair and OVS port, under
-// the same agent id in Chassis_Private. Then back: neutron's agent takes the
-// namespace over from ovnmeta just as well.
+// the same agent id in Chassis_Private, with neutron's leftovers (iptables
+// CHECKSUM rule, haproxy configs) in place. Then back: neutron's agent takes
+// the namespace over from ovnmeta just as well. Last, the mistake of leaving
+// an haproxy running: it keeps serving, through ovnmeta's
+// metadata_proxy_socket, until it is stopped and ovnmeta takes the port.
+//
+// One netdev chassis (the machine-wide lock): both agents remove ovnmeta-*
+// namespaces they do not need, so no other agent may run meanwhile.
 //
 // Requests are told apart at the fake nova: neutron's agent relays with
 // python-requests (User-Agent: python-requests/…), ovnmeta sends exactly
@@ -26,6 +32,13 @@ import {
   type Vm,
   type VmPort,
 } from '../../src/sandbox/index.js';
+import {
+  inspectPlumbing,
+  namespaceName,
+  planPlumbing,
+  vethNames,
+  type DesiredPlumbing,
+} from '../../src/namespace/index.js';
 import { startChassis } from '../support/chassis.js';
 import { startFakeNova, type FakeNova, type RecordedRequest } from '../support/fake-nova.js';
 import { createNetwork, createVmPort } from '../support/neutron.js';
@@ -65,16 +78,24 @@ beforeAll(async () => {
 }, 500_000);
 
 afterAll(async () => {
-  ovnmeta?.process.kill('SIGKILL');
-  await ovnmeta?.process;
-  await neutron?.stop();
-  if (files) await stopHaproxies(files.statePath);
-  await nova?.close();
+  // Every step runs even when one fails; the first failure is reported.
+  const failures: unknown[] = [];
+  const attempt = async (step: () => Promise<unknown>): Promise<void> => {
+    await step().catch((err: unknown) => failures.push(err));
+  };
+  await attempt(async () => {
+    ovnmeta?.process.kill('SIGKILL');
+    await ovnmeta?.process;
+  });
+  await attempt(async () => neutron?.stop());
+  await attempt(async () => files && stopHaproxies(files.statePath));
+  await attempt(async () => nova?.close());
   if (net) {
     await run('ip', ['link', 'del', `tap${net.id.slice(0, 10)}0`]).catch(() => {});
     await run('ip', ['netns', 'del', `ovnmeta-${net.id}`]).catch(() => {});
   }
-  await chassis?.stop();
+  await attempt(async () => chassis?.stop());
+  if (failures.length > 0) throw failures[0];
 });
 
 /** What must not change across the migration: the plumbing VMs use. */
@@ -250,6 +271,22 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
   });
 
   test("ovnmeta, started with neutron's files, adopts the namespace as it is and serves", async () => {
+    // What ovnmeta's planner wants changed in neutron's plumbing: only tx
+    // checksum offload off on the inside veth (ovnmeta's way of filling
+    // checksums on netdev, where neutron used iptables). Nothing re-made.
+    const { root, inside } = vethNames(net!.id);
+    const desired: DesiredPlumbing = {
+      namespace: namespaceName(net!.id),
+      vethRoot: root,
+      vethInside: inside,
+      mac: net!.metadataPort.mac,
+      addresses: ['169.254.169.254/32', ...net!.metadataPort.cidrs],
+      checksumFill: true,
+    };
+    expect(planPlumbing(desired, await inspectPlumbing(desired))).toEqual([
+      { op: 'tx-checksum-off', namespace: desired.namespace, link: inside },
+    ]);
+
     const t0 = performance.now();
     ovnmeta = await startOvnmeta();
     const seen = await chassis.waitFor(fetchInstanceId, 20_000, 'metadata from ovnmeta');
@@ -262,9 +299,7 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
 
     const provisioned = await ovnmetaLog('network provisioned');
     expect(provisioned).toHaveLength(1);
-    // Only the listener is new: namespace, veth, addresses and OVS port were
-    // taken over; `host` changed only the inside veth's tx checksum offload
-    // (ovnmeta fills checksums with ethtool where neutron used iptables).
+    // Only the listener is new; `host` is the tx checksum offload planned above.
     expect(provisioned[0]!.steps).toEqual({ host: 'updated', ovsPort: 'unchanged', listener: 'created' });
     expect(await ovnmetaLog('network torn down')).toEqual([]);
     // neutron's dead metadata_proxy socket is replaced, not an error.
