@@ -3,7 +3,7 @@
 // Exit 0 when every check passed, 1 when some failed, 2 on a usage or
 // configuration error.
 import { parseArgs } from 'node:util';
-import { AgentConfigError, loadConfig } from '../agent/index.js';
+import { AgentConfigError, loadConfig, type AgentConfig } from '../agent/index.js';
 import { exitCode, renderJson, renderTable, verifyChassis, VerifyUsageError } from '../verify/index.js';
 
 const usage = `usage: ovnmeta verify --config-file FILE [...] [--network ID]... [--json] [--probe]
@@ -39,7 +39,7 @@ function parse(argv: string[]) {
 
 export async function verify(argv: string[]): Promise<void> {
   let values: ReturnType<typeof parse>;
-  let config;
+  let config: AgentConfig;
   try {
     values = parse(argv);
     if (values.help) {

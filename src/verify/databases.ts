@@ -75,14 +75,13 @@ export async function openSb(
     probeIntervalMs: 0,
     connectTimeoutMs: timeoutMs,
   });
+  // The replica exists from the first 'connected' on: index it before the initial load.
+  let indexed = false;
   client.on('status', (s) => {
-    if (s.type !== 'connected') return;
-    try {
-      for (const [table, indexes] of Object.entries(sbIndexes)) {
-        for (const [name, fn] of Object.entries(indexes)) client.replica.addIndex(table, name, fn);
-      }
-    } catch {
-      // Indexes exist already (a reconnect): nothing to add.
+    if (s.type !== 'connected' || indexed) return;
+    indexed = true;
+    for (const [table, indexes] of Object.entries(sbIndexes)) {
+      for (const [name, fn] of Object.entries(indexes)) client.replica.addIndex(table, name, fn);
     }
   });
   const view = new SbView({

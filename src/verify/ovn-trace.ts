@@ -14,6 +14,7 @@
 // that friendly names would shorten) goes on the daemon's command line; a
 // microflow that does not parse is answered as text, not as an error.
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,10 +148,11 @@ function connect(path: string): Promise<net.Socket> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Running, and not a zombie left for a parent (init here) that has not reaped it yet. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

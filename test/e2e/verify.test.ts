@@ -11,12 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parseConfig, type Agent, type AgentConfig } from '../../src/agent/index.js';
 import { verify } from '../../src/cli/verify.js';
-import { run, type Chassis, type Network, type Vm, type VmPort } from '../../src/sandbox/index.js';
-import { verifyChassis, type VerifyReport } from '../../src/verify/index.js';
+import { run, runRaw, type Chassis, type Network, type Vm, type VmPort } from '../../src/sandbox/index.js';
+import { OvnTrace, verifyChassis, VerifyTraceError, type VerifyReport } from '../../src/verify/index.js';
 import type { Check } from '../../src/verify/types.js';
 import { agentIni, SECRET, startAgent } from '../support/agent.js';
 import { startChassis } from '../support/chassis.js';
@@ -184,6 +185,53 @@ describe('a healthy chassis', () => {
     const missing = await cli(['--config-file', join(chassis.dir, 'nope.ini')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('nope.ini');
+  });
+});
+
+describe('what cannot be reached is a failed check, not a crash', () => {
+  test('an unreachable Southbound fails the southbound check, naming the remote', async () => {
+    const nope = `unix:${chassis.dir}/nope.sock`;
+    const text = agentIni(chassis, { novaPort: nova.port, extra: EXTRA }).replace(
+      /^ovn_sb_connection = .*$/m,
+      `ovn_sb_connection = ${nope}`,
+    );
+    const r = await verifyChassis({
+      config: parseConfig([{ name: 'nope.ini', text }], {}),
+      dbTimeoutMs: 1000,
+    });
+    expect(failed(r)).toEqual(['southbound']);
+    expect(reasonOf(r, 'southbound')).toMatch(
+      new RegExp(`^OVN_Southbound at ${nope}: no synced replica within 1000 ms \\(.*\\)$`),
+    );
+    expect(r.networks).toEqual([]);
+  });
+
+  test('ovn-trace: a missing SB socket is reported with its own words', async () => {
+    const db = `unix:${chassis.dir}/nope.sock`;
+    const err = await OvnTrace.start({ db, startTimeoutMs: 5000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerifyTraceError);
+    expect((err as VerifyTraceError).code).toBe('AGENT_VERIFY_TRACE_FAILED');
+    expect((err as Error).message).toBe(
+      `ovn-trace: exited 1: ovn-trace: ${db}: database connection failed (No such file or directory)`,
+    );
+  });
+
+  test('ovn-trace: an SB that never answers times out, and the daemon is stopped by its pid file', async () => {
+    const silent = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const db = `tcp:127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const err = await OvnTrace.start({ db, startTimeoutMs: 1500 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerifyTraceError);
+      expect((err as Error).message).toBe(`ovn-trace: did not load the Southbound at ${db} within 1500 ms`);
+      await chassis.waitFor(
+        async () => (await runRaw('pgrep', ['-f', `db=${db}`])).exitCode === 1,
+        5000,
+        'the ovn-trace daemon gone',
+      );
+    } finally {
+      silent.close();
+    }
   });
 });
 
