@@ -15,6 +15,12 @@
 // in 64 KiB chunks costs one join, not a quadratic series of copies, and its
 // socket buffers are released as it arrives instead of being held to the end.
 //
+// A frame still open at the end of its first chunk may be claimed by a
+// FrameSink (options.claim, given the frame's bytes so far): the framer then
+// hands it every later chunk as is, and the sink finds the frame's end
+// itself. This is how a large monitor reply is parsed row by row while it
+// arrives (stream-updates.ts) instead of being joined into one text first.
+//
 // While scanning, the framer also notes whether a frame has a run of 16 or
 // more digits outside strings: only such a frame can hold an integer beyond
 // 2^53 (RFC 7047 §3.1 integers are 64-bit), so every other frame can go to
@@ -22,7 +28,23 @@
 import { StringDecoder } from 'node:string_decoder';
 import { OvsdbFrameTooLargeError, OvsdbMalformedMessageError } from './errors.js';
 
+/** Consumes one frame's bytes as they arrive (see JsonFramerOptions.claim). */
+export interface FrameSink {
+  /**
+   * Consumes chunk[start..]; returns the offset just past the frame's end
+   * when it ends in this chunk, or -1 when it continues. Throws on a
+   * malformed frame (the stream is then unusable).
+   */
+  write(chunk: Buffer, start: number): number;
+}
+
 export interface JsonFramerOptions {
+  /**
+   * Offered each frame still open at the end of its first chunk, with its
+   * bytes so far; a returned sink is given those bytes and all the rest of
+   * the frame, which then never becomes a text.
+   */
+  readonly claim?: (head: Buffer) => FrameSink | undefined;
   /** Largest accepted frame in bytes (default 512 MiB). */
   readonly maxFrameBytes?: number;
   /** Names the peer in error messages. */
@@ -45,6 +67,9 @@ const CR = 0x0d;
 export class JsonFramer {
   readonly #maxFrameBytes: number;
   readonly #remote: string;
+  readonly #claim: JsonFramerOptions['claim'];
+  /** The sink consuming the open frame, if claimed. */
+  #sink: FrameSink | undefined;
 
   // Scan state; invariant: depth > 0 exactly while a frame is open.
   #depth = 0;
@@ -65,6 +90,7 @@ export class JsonFramer {
   constructor(options: JsonFramerOptions = {}) {
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#remote = options.remote ?? 'peer';
+    this.#claim = options.claim;
   }
 
   /**
@@ -77,7 +103,7 @@ export class JsonFramer {
 
   /** True while a frame has started but not ended. */
   get inFrame(): boolean {
-    return this.#depth > 0;
+    return this.#depth > 0 || this.#sink !== undefined;
   }
 
   /**
@@ -97,7 +123,8 @@ export class JsonFramer {
     let escape = this.#escape;
     // Start of the open frame within this chunk (0 when it began earlier).
     let start = 0;
-    let i = 0;
+    let i = this.#sink === undefined ? 0 : this.#feedSink(chunk, 0);
+    if (i < 0) return frames;
     while (i < n) {
       const b = chunk[i]!;
       if (depth === 0) {
@@ -156,6 +183,24 @@ export class JsonFramer {
     this.#escape = escape;
     this.#digits = digits;
     this.#long = long;
+    if (depth > 0 && this.#parts.length === 0 && this.#claim !== undefined) {
+      const sink = this.#claim(chunk.subarray(start));
+      if (sink !== undefined) {
+        // The sink reads the frame from its first byte; the scan state
+        // above is the framer's own and is dropped.
+        this.#sink = sink;
+        this.#depth = 0;
+        this.#inString = false;
+        this.#escape = false;
+        this.#digits = 0;
+        this.#long = false;
+        if (this.#feedSink(chunk, start) >= 0) {
+          this.#reset();
+          throw new OvsdbMalformedMessageError(this.#remote, 'a claimed frame ended early');
+        }
+        return frames;
+      }
+    }
     if (depth > 0) {
       const tail = start === 0 ? chunk : chunk.subarray(start);
       this.#partsBytes += tail.length;
@@ -167,6 +212,28 @@ export class JsonFramer {
       this.#parts.push(this.#decoder.write(tail));
     }
     return frames;
+  }
+
+  /** Feeds chunk[start..] to the sink; returns where the frame ended in it (sink released) or -1. */
+  #feedSink(chunk: Buffer, start: number): number {
+    let end: number;
+    try {
+      end = this.#sink!.write(chunk, start);
+    } catch (error) {
+      this.#reset();
+      throw error;
+    }
+    this.#partsBytes += (end < 0 ? chunk.length : end) - start;
+    if (this.#partsBytes > this.#maxFrameBytes) {
+      const size = this.#partsBytes;
+      this.#reset();
+      throw new OvsdbFrameTooLargeError(this.#remote, size, this.#maxFrameBytes);
+    }
+    if (end >= 0) {
+      this.#sink = undefined;
+      this.#partsBytes = 0;
+    }
+    return end;
   }
 
   /** Drops any partial frame (after a reconnect the stream starts afresh). */
@@ -195,6 +262,7 @@ export class JsonFramer {
   }
 
   #reset(): void {
+    this.#sink = undefined;
     this.#digits = 0;
     this.#long = false;
     this.#depth = 0;

@@ -13,6 +13,7 @@
 // retryable OVSDB_DISCONNECTED and are never resent, since a transaction may
 // or may not have committed — only the caller can decide to retry.
 import { OvsdbDisconnectedError, OvsdbMalformedMessageError, OvsdbRpcError } from './errors.js';
+import type { FrameSink } from './framing.js';
 import { parseJsonExact, stringifyJsonExact as stringifyExact } from './wire/json.js';
 
 export interface RpcSessionOptions {
@@ -34,6 +35,25 @@ export interface RpcSessionOptions {
  */
 export type ResultParser = (text: string, start: number, end: number, longNumbers: boolean) => unknown;
 
+/**
+ * Consumes a reply's `result` value as its bytes arrive (e.g. a monitor
+ * reply, row by row: stream-updates.ts). Created for a reply that spans
+ * several chunks (see claim()).
+ */
+export interface ResultStream {
+  /** Consumes chunk[start..]; returns the offset just past the result value, or -1 if it continues. */
+  write(chunk: Buffer, start: number): number;
+  /** What the call resolves with, once write() returned an offset. */
+  result(): unknown;
+}
+
+export interface CallOptions {
+  /** Parses a large reply's result from its complete text. */
+  readonly parseResult?: ResultParser;
+  /** Consumes a reply's result while it arrives; preferred over parseResult. */
+  readonly stream?: () => ResultStream;
+}
+
 // ovsdb-server writes responses as {"id":N,"result":…,"error":null} in this
 // key order (lib/jsonrpc.c jsonrpc_msg_to_json), so a large reply's id and
 // result range are found without parsing it; anything else takes the plain path.
@@ -43,6 +63,7 @@ const RESPONSE_TAIL = ',"error":null}';
 interface PendingCall {
   readonly method: string;
   readonly parseResult: ResultParser | undefined;
+  readonly stream: (() => ResultStream) | undefined;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: Error) => void;
 }
@@ -74,12 +95,17 @@ export class RpcSession {
    * Sends a request; resolves with `result`, rejects with OVSDB_RPC_ERROR
    * when the response carries a non-null `error`, or OVSDB_DISCONNECTED.
    */
-  call(method: string, params: readonly unknown[], parseResult?: ResultParser): Promise<unknown> {
+  call(
+    method: string,
+    params: readonly unknown[],
+    options: CallOptions | ResultParser = {},
+  ): Promise<unknown> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#nextId++;
     const text = stringifyExact({ method, params, id });
+    const { parseResult, stream } = typeof options === 'function' ? { parseResult: options } : options;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { method, parseResult, resolve, reject });
+      this.#pending.set(id, { method, parseResult, stream, resolve, reject });
       try {
         this.#write(text);
       } catch (error) {
@@ -155,6 +181,34 @@ export class RpcSession {
     return true;
   }
 
+  /**
+   * For JsonFramerOptions.claim: a sink for a frame that starts as a reply
+   * in ovsdb-server's key order to a call with a result stream, else
+   * undefined (the frame then arrives whole through receive()).
+   */
+  claim(head: Buffer): FrameSink | undefined {
+    const match = RESPONSE_HEAD.exec(head.toString('latin1', 0, 40));
+    if (!match) return undefined;
+    const id = Number(match[1]);
+    const call = this.#pending.get(id);
+    if (call?.stream === undefined) return undefined;
+    return new ReplySink(this, id, call, match[0].length);
+  }
+
+  /** Settles a call whose reply a ReplySink consumed. */
+  settle(id: number, error: unknown, result: () => unknown): void {
+    const call = this.#pending.get(id);
+    if (call === undefined) return;
+    this.#pending.delete(id);
+    if (error !== null && error !== undefined)
+      call.reject(new OvsdbRpcError(this.#remote, call.method, error));
+    else call.resolve(result());
+  }
+
+  get remote(): string {
+    return this.#remote;
+  }
+
   /** Rejects every pending call with `error`; later calls reject at once. */
   failAll(error?: Error): void {
     const reason = error ?? new OvsdbDisconnectedError(this.#remote);
@@ -167,5 +221,103 @@ export class RpcSession {
 
   #problem(detail: string): void {
     this.#onProblem?.(new OvsdbMalformedMessageError(this.#remote, detail));
+  }
+}
+
+/**
+ * The sink of one claimed reply `{"id":N,"result":R,…}`: the head is known
+ * (skipped), R goes to the call's ResultStream when it opens as one expects
+ * ('{' or '['; otherwise, e.g. a null result beside an error, the frame is
+ * collected and received whole), and the members after R (`"error":null`)
+ * are collected and parsed to settle the call.
+ */
+class ReplySink implements FrameSink {
+  #headLeft: number;
+  #stream: ResultStream | undefined;
+  /** After R (or for a frame received whole): its bytes, and a scan for the closing brace. */
+  #rest: Buffer[] | undefined;
+  #whole = false;
+  #depth = 1;
+  #inString = false;
+  #escape = false;
+
+  constructor(
+    private readonly rpc: RpcSession,
+    private readonly id: number,
+    private readonly call: PendingCall,
+    private readonly headLength: number,
+  ) {
+    this.#headLeft = headLength;
+  }
+
+  write(chunk: Buffer, start: number): number {
+    let i = start;
+    if (this.#headLeft > 0) {
+      // The head is wholly in the first chunk (claim() matched it there).
+      i += this.#headLeft;
+      this.#headLeft = 0;
+      if (i >= chunk.length) return -1;
+    }
+    if (this.#rest === undefined && this.#stream === undefined) {
+      while (
+        i < chunk.length &&
+        (chunk[i] === 0x20 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0x09)
+      )
+        i++;
+      if (i === chunk.length) return -1;
+      if (chunk[i] === 0x7b || chunk[i] === 0x5b) {
+        this.#stream = this.call.stream!();
+      } else {
+        this.#whole = true;
+        this.#rest = [Buffer.from(`{"id":${this.id},"result":`)];
+      }
+    }
+    if (this.#rest === undefined) {
+      const end = this.#stream!.write(chunk, i);
+      if (end < 0) return -1;
+      this.#rest = [];
+      i = end;
+    }
+    return this.#scanRest(chunk, i);
+  }
+
+  /** Collects the frame up to its closing brace; settles the call there. */
+  #scanRest(chunk: Buffer, from: number): number {
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escape = this.#escape;
+    for (let i = from; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escape) escape = false;
+        else if (b === 0x5c) escape = true;
+        else if (b === 0x22) inString = false;
+      } else if (b === 0x22) inString = true;
+      else if (b === 0x7b || b === 0x5b) depth++;
+      else if ((b === 0x7d || b === 0x5d) && --depth === 0) {
+        this.#rest!.push(chunk.subarray(from, i + 1));
+        this.#finish(Buffer.concat(this.#rest!).toString('utf8'));
+        return i + 1;
+      }
+    }
+    this.#rest!.push(chunk.subarray(from));
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escape = escape;
+    return -1;
+  }
+
+  #finish(rest: string): void {
+    if (this.#whole) {
+      this.rpc.receive(rest);
+      return;
+    }
+    let members: Record<string, unknown>;
+    try {
+      members = JSON.parse(`{"result":0${rest}`) as Record<string, unknown>;
+    } catch (error) {
+      throw new OvsdbMalformedMessageError(this.rpc.remote, 'reply is not valid JSON', error);
+    }
+    this.rpc.settle(this.id, members.error, () => this.#stream!.result());
   }
 }

@@ -21,7 +21,8 @@ import {
   type OvsdbMalformedMessageError,
 } from '../errors.js';
 import { lazyMonitorResult } from '../lazy-updates.js';
-import { Replica } from '../replica/index.js';
+import { MonitorResultStream, type BeginRows } from '../stream-updates.js';
+import { Replica, SnapshotLoad } from '../replica/index.js';
 import { parseRemotes, type Remote } from '../transport.js';
 import {
   pairTransactResult,
@@ -329,9 +330,20 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
         reply = await conn.call(
           method,
           monitorParams(method, this.database, this.#monitorId, plan.requests, lastTxnId),
-          // A whole-database reply is parsed row by row as the replica reads it.
-          (text, start, end, longNumbers) =>
-            lazyMonitorResult(method, text, start, end, longNumbers ? parseJsonExact : JSON.parse),
+          {
+            // A reply spanning chunks is decoded row by row as it arrives,
+            // straight into a pending resync (or, when resuming, into a
+            // plain <table-updates2> of the deltas); a large one that came
+            // in one chunk is parsed row by row as the replica reads it.
+            stream: () =>
+              new MonitorResultStream(
+                method,
+                (found) => rowsTarget(replica, method, found === true && lastTxnId !== undefined),
+                conn.remote.text,
+              ),
+            parseResult: (text, start, end, longNumbers) =>
+              lazyMonitorResult(method, text, start, end, longNumbers ? parseJsonExact : JSON.parse),
+          },
         );
       } catch (error) {
         this.#deferred = undefined;
@@ -346,10 +358,12 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
         this.#lastTxnId = txnId;
         resumed = found === true && lastTxnId !== undefined;
         if (resumed) replica.applyUpdates(3, updates);
+        else if (updates instanceof SnapshotLoad) updates.commit();
         else replica.resync(updates, 2);
       } else {
         this.#lastTxnId = undefined;
-        replica.resync(reply, UPDATE_VERSION[method]);
+        if (reply instanceof SnapshotLoad) reply.commit();
+        else replica.resync(reply, UPDATE_VERSION[method]);
       }
       // Notifications that raced the reply, in arrival order.
       const held = this.#deferred ?? [];
@@ -493,4 +507,22 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
 
 function asOvsdbError(error: unknown, remote: Remote): OvsdbError {
   return error instanceof OvsdbError ? error : new OvsdbDisconnectedError(remote.text, error);
+}
+
+/**
+ * Where a streamed monitor reply's rows go: a pending resync of the replica,
+ * or, when monitor_cond_since resumed, a plain <table-updates2> of deltas
+ * applied once the reply is complete (a SnapshotLoad takes a snapshot's
+ * place in the reply).
+ */
+function rowsTarget(replica: Replica, method: MonitorMethod, resumed: boolean): ReturnType<BeginRows> {
+  if (!resumed) {
+    const load = replica.beginResync(UPDATE_VERSION[method] === 1 ? 1 : 2);
+    return { row: (table, uuid, update) => load.add(table, uuid, update), result: () => load };
+  }
+  const updates: Record<string, Record<string, unknown>> = {};
+  return {
+    row: (table, uuid, update) => ((updates[table] ??= {})[uuid] = update),
+    result: () => updates,
+  };
 }

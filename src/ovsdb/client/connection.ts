@@ -5,7 +5,7 @@
 // OVSDB_DISCONNECTED and are never resent.
 import { OvsdbDisconnectedError, OvsdbError, type OvsdbMalformedMessageError } from '../errors.js';
 import { JsonFramer } from '../framing.js';
-import { RpcSession, type ResultParser } from '../jsonrpc.js';
+import { RpcSession, type CallOptions } from '../jsonrpc.js';
 import { OvsdbProbeTimeoutError } from '../errors.js';
 import type { Remote, Transport } from '../transport.js';
 import type { ResolvedOptions } from './options.js';
@@ -31,7 +31,11 @@ export class Connection {
     handlers: ConnectionHandlers,
   ) {
     this.ended = new Promise((resolve) => (this.#end = resolve));
-    this.#framer = new JsonFramer({ maxFrameBytes: options.maxFrameBytes, remote: remote.text });
+    this.#framer = new JsonFramer({
+      maxFrameBytes: options.maxFrameBytes,
+      remote: remote.text,
+      claim: (head) => this.#rpc.claim(head),
+    });
     this.#rpc = new RpcSession({
       remote: remote.text,
       write: (text) => this.#transport?.write(text),
@@ -72,8 +76,8 @@ export class Connection {
     return this.#endedWith === undefined;
   }
 
-  call(method: string, params: readonly unknown[], parseResult?: ResultParser): Promise<unknown> {
-    return this.#rpc.call(method, params, parseResult);
+  call(method: string, params: readonly unknown[], options?: CallOptions): Promise<unknown> {
+    return this.#rpc.call(method, params, options);
   }
 
   /** Ends the connection (idempotent); the first reason wins. */

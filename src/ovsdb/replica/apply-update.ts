@@ -76,21 +76,35 @@ export function applyTableUpdates(
       continue;
     }
     const rows = current(table) ?? NO_ROWS;
-    for (const uuid in tableUpdate) {
-      const rowUpdate = tableUpdate[uuid];
-      try {
-        if (!isUuid(uuid)) throw new OvsdbBadRowUpdateError(table, uuid, 'the row key is not a UUID');
-        if (!isObject(rowUpdate))
-          throw new OvsdbBadRowUpdateError(table, uuid, 'row update is not a JSON object');
-        if (version === 1) applyRowUpdate1(plan, uuid, rowUpdate, rows.get(uuid), out);
-        else applyRowUpdate2(plan, uuid, rowUpdate, rows.get(uuid), out);
-      } catch (err) {
-        if (!(err instanceof OvsdbDecodeError || err instanceof OvsdbBadRowUpdateError)) throw err;
-        out.problems.push(err);
-      }
-    }
+    for (const uuid in tableUpdate)
+      applyRowUpdate(version, plan, uuid, tableUpdate[uuid], rows.get(uuid), out);
   }
   return out;
+}
+
+/**
+ * Applies one <row-update> (or <row-update2>) of `plan`'s table to `prev`,
+ * the row currently held under `uuid`; appends to `out`, never throws for
+ * malformed input.
+ */
+export function applyRowUpdate(
+  version: UpdateVersion,
+  plan: TablePlan,
+  uuid: string,
+  rowUpdate: unknown,
+  prev: Row | undefined,
+  out: ApplyResult,
+): void {
+  try {
+    if (!isUuid(uuid)) throw new OvsdbBadRowUpdateError(plan.table, uuid, 'the row key is not a UUID');
+    if (!isObject(rowUpdate))
+      throw new OvsdbBadRowUpdateError(plan.table, uuid, 'row update is not a JSON object');
+    if (version === 1) applyRowUpdate1(plan, uuid, rowUpdate, prev, out);
+    else applyRowUpdate2(plan, uuid, rowUpdate, prev, out);
+  } catch (err) {
+    if (!(err instanceof OvsdbDecodeError || err instanceof OvsdbBadRowUpdateError)) throw err;
+    out.problems.push(err);
+  }
 }
 
 const NO_ROWS: ReadonlyMap<string, Row> = new Map();

@@ -1,5 +1,5 @@
 // The replica: decoded, indexed copies of monitored tables. No I/O.
-export { Replica, type ReplicaEvents } from './replica.js';
+export { Replica, SnapshotLoad, type ReplicaEvents } from './replica.js';
 export {
   applyTableUpdates,
   applyDiff,

@@ -19,11 +19,18 @@ import {
   OvsdbDuplicateIndexError,
   OvsdbNotMonitoredError,
   OvsdbUnknownIndexError,
+  OvsdbUnknownTableError,
   type OvsdbError,
 } from '../errors.js';
 import type { DatabaseSchema } from '../wire/schema.js';
 import type { UpdateVersion } from '../wire/updates.js';
-import { applyTableUpdates, diffRows, type RowsOf } from './apply-update.js';
+import {
+  applyRowUpdate,
+  applyTableUpdates,
+  diffRows,
+  type ApplyResult,
+  type RowsOf,
+} from './apply-update.js';
 import { Emitter } from './emitter.js';
 import { RowIndex, type IndexKeyFn } from './row-index.js';
 import { planTables, type TablePlans } from './table-plan.js';
@@ -151,7 +158,25 @@ export class Replica extends Emitter<ReplicaEvents> {
     const incoming = new Map<string, Map<string, Row>>();
     for (const table of this.plans.keys()) incoming.set(table, new Map());
     for (const ev of fresh.events) incoming.get(ev.table)!.set(ev.uuid, ev.new!);
+    return this.swapIn(incoming, fresh.problems);
+  }
 
+  /**
+   * Starts a resync fed row by row (a monitor reply streamed as it
+   * arrives, stream-updates.ts): each row is decoded when added, and
+   * nothing changes until `commit()`, which then acts as resync().
+   */
+  beginResync(version: UpdateVersion = 2): SnapshotLoad {
+    return new SnapshotLoad(this.plans, version === 1 ? 1 : 2, (incoming, problems) =>
+      this.swapIn(incoming, problems),
+    );
+  }
+
+  /** Replaces the content with `incoming`, emitting only the differences. */
+  private swapIn(
+    incoming: ReadonlyMap<string, ReadonlyMap<string, Row>>,
+    problems: OvsdbError[],
+  ): RowEvent[] {
     const events: RowEvent[] = [];
     const previous: (Row | undefined)[] = [];
     for (const [table, plan] of this.plans) {
@@ -175,7 +200,7 @@ export class Replica extends Emitter<ReplicaEvents> {
         previous.push(prev);
       }
     }
-    this.commit(events, previous, fresh.problems);
+    this.commit(events, previous, problems);
     return events;
   }
 
@@ -228,3 +253,48 @@ export class Replica extends Emitter<ReplicaEvents> {
 }
 
 const noRows: RowsOf = () => undefined;
+
+/**
+ * A snapshot being loaded row by row (Replica.beginResync). Rows are
+ * decoded as they are added, against an empty table as resync() does.
+ */
+export class SnapshotLoad {
+  private readonly incoming = new Map<string, Map<string, Row>>();
+  /** Collects each added row's outcome; the event is taken out at once. */
+  private readonly out: ApplyResult = { events: [], previous: [], problems: [] };
+  private readonly unknownTables = new Set<string>();
+
+  constructor(
+    private readonly plans: TablePlans,
+    private readonly version: 1 | 2,
+    private readonly swapIn: (
+      incoming: ReadonlyMap<string, ReadonlyMap<string, Row>>,
+      problems: OvsdbError[],
+    ) => RowEvent[],
+  ) {
+    for (const table of plans.keys()) this.incoming.set(table, new Map());
+  }
+
+  /** One <row-update> (version 1) or <row-update2> of the snapshot. */
+  add(table: string, uuid: string, rowUpdate: unknown): void {
+    const plan = this.plans.get(table);
+    if (plan === undefined) {
+      if (!this.unknownTables.has(table)) {
+        this.unknownTables.add(table);
+        this.out.problems.push(new OvsdbUnknownTableError(table, 'the monitored tables'));
+      }
+      return;
+    }
+    const out = this.out;
+    applyRowUpdate(this.version, plan, uuid, rowUpdate, undefined, out);
+    if (out.events.length === 0) return;
+    const row = out.events.pop()!.new;
+    out.previous.pop();
+    if (row !== undefined) this.incoming.get(table)!.set(uuid, row);
+  }
+
+  /** Swaps the loaded snapshot in, as resync() does; returns the events emitted. Call once. */
+  commit(): RowEvent[] {
+    return this.swapIn(this.incoming, this.out.problems);
+  }
+}
