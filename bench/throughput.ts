@@ -188,7 +188,32 @@ function watched(): Record<string, number | undefined> {
   };
 }
 
-const runContext: RunContext = { watched, children: made.loads, log };
+/** The load VM's host-side veth: every packet of the load crosses its datapath port. */
+let loadPort: string | undefined;
+
+/**
+ * RX + TX packets of `loadPort` in the datapath (`dpctl/show -s`: read from
+ * dpif-netdev itself, not the OVS db's 5-second statistics).
+ */
+async function loadPortPackets(): Promise<number> {
+  const text = await made.chassis!.appctl('vswitchd', 'dpctl/show', '-s');
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s*port \\d+: ${loadPort}\\b`).test(l));
+  let packets = 0;
+  for (const line of lines.slice(at + 1, at + 4)) {
+    const m = /^\s*[RT]X packets:(\d+)/.exec(line);
+    if (m) packets += Number(m[1]);
+  }
+  if (at === -1 || packets === 0) throw new Error(`no datapath port ${loadPort} in dpctl/show:\n${text}`);
+  return packets;
+}
+
+const runContext: RunContext = {
+  watched,
+  children: made.loads,
+  log,
+  packets: () => (loadPort === undefined ? Promise.resolve(0) : loadPortPackets()),
+};
 
 function load(
   name: string,
@@ -230,6 +255,25 @@ async function replicaRows(agent: AgentProcess): Promise<Record<string, number>>
     rows[`${db}.${table}`] = Number(m[2]);
   }
   return rows;
+}
+
+/**
+ * Where the agent's memory is, from its own /metrics (prom-client's default
+ * Node.js metrics): V8 heap used and reserved, the young generation's share
+ * of it, and memory outside the heap (Buffers), in MB.
+ */
+async function heapOf(agent: AgentProcess): Promise<Record<string, number>> {
+  const text = await agent.metrics();
+  const value = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? NaN : Number(line.split(' ')[1]) / 2 ** 20;
+  };
+  return {
+    heapUsedMb: value('ovnmeta_nodejs_heap_size_used_bytes'),
+    heapTotalMb: value('ovnmeta_nodejs_heap_size_total_bytes'),
+    newSpaceMb: value('ovnmeta_nodejs_heap_space_size_total_bytes{space="new"}'),
+    externalMb: value('ovnmeta_nodejs_external_memory_bytes'),
+  };
 }
 
 /** Rows of an SB table, asked of ovsdb-server itself (not of any replica). */
@@ -380,6 +424,11 @@ function summary(c: Comparison) {
       ceiling: round(c.ceiling[i]!.rps),
       p99Ms: round(a.p99Ms, 2),
     })),
+    /** Datapath packets per request at the VM's port (medians). */
+    packetsPerRequest: {
+      agent: median(c.agent.map((r) => r.packetsPerRequest ?? NaN)),
+      ceiling: median(c.ceiling.map((r) => r.packetsPerRequest ?? NaN)),
+    },
     /** Cores of the agent's median-rps round. */
     cores: [...c.agent].sort((a, b) => a.rps - b.rps)[c.agent.length >> 1]!.cores,
   };
@@ -388,15 +437,14 @@ function summary(c: Comparison) {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const { chassis, agent, target } = await setUp();
-  const memory: Record<string, number> = {};
-  const sampleMemory = (at: string): void => {
-    const m = agent.memory();
-    memory[`${at}RssMb`] = round(m.rssMb, 1);
-    memory[`${at}PeakRssMb`] = round(m.peakRssMb, 1);
+  const memory: Record<string, Record<string, number>> = {};
+  const sampleMemory = async (at: string): Promise<void> => {
+    memory[at] = { ...(await heapOf(agent)), ...agent.memory() };
   };
-  sampleMemory('plumbed');
+  await sampleMemory('plumbed');
 
   const vm = target.vm.namespace;
+  loadPort = target.vm.hostLink;
   const expectBody = target.vm.instanceId;
   const agentSpec = { url: 'http://169.254.169.254', path: PATH, expectBody };
   const ceilingSpec = { url: `http://169.254.169.254:${CEILING_PORT}`, path: PATH, expectBody };
@@ -427,7 +475,7 @@ async function main(): Promise<void> {
       ceiling: { ...ceilingSpec, connections: 100 },
     }),
   );
-  sampleMemory('loaded');
+  await sampleMemory('loaded');
   const rowsBefore = await replicaRows(agent);
 
   let withForeign:
@@ -452,7 +500,7 @@ async function main(): Promise<void> {
     };
     rowsAfter = await replicaRows(agent);
   }
-  sampleMemory('end');
+  await sampleMemory('end');
 
   const result = {
     networks: NETWORKS,
@@ -485,13 +533,18 @@ async function main(): Promise<void> {
         }
       : {}),
     sbReplicaRows: rowsBefore.OVN_Southbound,
-    rssMb: memory.loadedRssMb,
-    peakRssMb: memory.endPeakRssMb,
-    memory,
+    rssMb: round(memory.loaded!.rssMb!, 1),
+    peakRssMb: round(memory.end!.peakRssMb!, 1),
+    memoryMb: Object.fromEntries(
+      Object.entries(memory).map(([at, m]) => [
+        at,
+        Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v, 1)])),
+      ]),
+    ),
     replicaRowsByTable: { before: rowsBefore, ...(rowsAfter ? { withForeign: rowsAfter } : {}) },
     detail: {
-      at10: { rounds: at10.rounds, cores: at10.cores },
-      at100: { rounds: at100.rounds, cores: at100.cores },
+      at10: { rounds: at10.rounds, cores: at10.cores, packetsPerRequest: at10.packetsPerRequest },
+      at100: { rounds: at100.rounds, cores: at100.cores, packetsPerRequest: at100.packetsPerRequest },
       ...(withForeign ? { with50kForeign: { rounds: withForeign.rounds, cores: withForeign.cores } } : {}),
       nova: { cores10: nova10.cores, cores100: nova100.cores },
     },
@@ -499,13 +552,13 @@ async function main(): Promise<void> {
       ratio10: at10.ratio >= TARGETS.ratio10,
       p99Ms10: at10.p99Ms < TARGETS.p99Ms10,
       ...(withForeign ? { sameWith50kForeign: withForeign.ratio >= TARGETS.foreignShare * at10.ratio } : {}),
-      rssMb: memory.loadedRssMb! < TARGETS.rssMb,
+      rssMb: memory.loaded!.rssMb! < TARGETS.rssMb,
     },
     vsNeutron: {
       rps10: round(at10.rps / NEUTRON.rps10, 1),
       p99Ms10: round(NEUTRON.p99Ms10 / at10.p99Ms, 1),
       ceilingShare10: round(at10.ratio / NEUTRON.ceilingShare10, 1),
-      rss: round(NEUTRON.rssMb / memory.loadedRssMb!, 1),
+      rss: round(NEUTRON.rssMb / memory.loaded!.rssMb!, 1),
     },
     benchSeconds: round((performance.now() - t0) / 1000, 1),
   };

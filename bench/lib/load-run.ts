@@ -38,11 +38,15 @@ export interface Run extends LoadResult {
    * `other` for what none of them used (other tenants, the kernel's softirq).
    */
   readonly cores: Readonly<Record<string, number>>;
+  /** Datapath packets (both directions) per counted request, where the context counts them. */
+  readonly packetsPerRequest?: number;
 }
 
 export interface RunContext {
   /** Processes whose CPU to report, by label. */
   readonly watched: () => Readonly<Record<string, number | undefined>>;
+  /** A packet counter sampled around the run (e.g. the VM's datapath port), if any. */
+  readonly packets?: () => Promise<number>;
   /** Live children, for the caller's cleanup. */
   readonly children: Set<ChildProcess>;
   readonly log: (msg: string) => void;
@@ -65,6 +69,7 @@ export async function loadFrom(
   const [cmd, ...args] = namespace === undefined ? node : ['ip', 'netns', 'exec', namespace, ...node];
   const pids = ctx.watched();
   const before = new Map(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const packetsBefore = await ctx.packets?.();
   const machineBefore = machineBusySeconds();
   const t0 = performance.now();
   // `ip netns exec` execs node: the child pid is the load generator's.
@@ -88,10 +93,16 @@ export async function loadFrom(
   const ours = Object.entries(cores).reduce((sum, [k, v]) => (k === 'machine' ? sum : sum + v), 0);
   cores.other = round2(Math.max(0, cores.machine - ours));
 
+  // Over the whole run (warm-up, connection set-up and tear-down included).
+  const packets = packetsBefore === undefined ? undefined : (await ctx.packets!()) - packetsBefore;
+  const packetsPerRequest = packets === undefined ? undefined : round2(packets / result.answered);
+
   const bad = result.requests - (result.statuses['200'] ?? 0) + result.wrongBodies + result.errors;
   ctx.log(
     `${name.padEnd(24)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(2)} ms` +
-      `  p99 ${result.p99Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  cores ${JSON.stringify(cores)}`,
+      `  p99 ${result.p99Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms` +
+      (packetsPerRequest === undefined ? '' : `  pkts/req ${packetsPerRequest}`) +
+      `  cores ${JSON.stringify(cores)}`,
   );
   if (result.requests === 0 || bad > 0) {
     throw new Error(
@@ -99,5 +110,5 @@ export async function loadFrom(
         `${result.wrongBodies} wrong bodies, ${result.errors} errors (${result.firstError ?? 'no error'})`,
     );
   }
-  return { ...result, name, cores };
+  return { ...result, name, cores, ...(packetsPerRequest === undefined ? {} : { packetsPerRequest }) };
 }

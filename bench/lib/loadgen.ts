@@ -27,7 +27,10 @@ export interface LoadSpec {
 }
 
 export interface LoadResult {
+  /** Answers counted (inside the window). */
   readonly requests: number;
+  /** Every answer, warm-up and stragglers included (e.g. to divide packet counts by). */
+  readonly answered: number;
   readonly rps: number;
   readonly p50Ms: number;
   readonly p90Ms: number;
@@ -104,6 +107,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const histogram = new Histogram();
   const statuses: Record<string, number> = {};
   let wrongBodies = 0;
+  let answered = 0;
   let errors = 0;
   let firstError: string | undefined;
   const request = { method: 'GET' as const, path: spec.path, headers: spec.headers ?? {} };
@@ -117,6 +121,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         const res = await pool.request(request);
         const body = await res.body.text();
         const done = performance.now();
+        answered++;
         if (done < countFrom || done > stopAt) continue;
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (res.statusCode === 200 && spec.expectBody !== undefined && body !== spec.expectBody)
@@ -153,6 +158,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const n = histogram.count;
   return {
     requests: n,
+    answered,
     rps: n / spec.seconds,
     p50Ms: histogram.quantile(0.5),
     p90Ms: histogram.quantile(0.9),
