@@ -113,7 +113,10 @@ export class AgentProcess {
   cpu(): { selfSeconds: number; childrenSeconds: number } {
     const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime is field 14 overall.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     const tick = 100; // USER_HZ
     return { selfSeconds: (f[11]! + f[12]!) / tick, childrenSeconds: (f[13]! + f[14]!) / tick };
   }
