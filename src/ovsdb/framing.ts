@@ -15,8 +15,9 @@
 // in 64 KiB chunks costs one join, not a quadratic series of copies, and its
 // socket buffers are released as it arrives instead of being held to the end.
 //
-// A frame still open at the end of its first chunk may be claimed by a
-// FrameSink (options.claim, given the frame's bytes so far): the framer then
+// A frame still open at the end of a chunk, with at least CLAIM_HEAD_BYTES
+// received, may be claimed by a FrameSink (options.claim, given the frame's
+// bytes so far): the framer then
 // hands it every later chunk as is, and the sink finds the frame's end
 // itself. This is how a large monitor reply is parsed row by row while it
 // arrives (stream-updates.ts) instead of being joined into one text first.
@@ -40,9 +41,9 @@ export interface FrameSink {
 
 export interface JsonFramerOptions {
   /**
-   * Offered each frame still open at the end of its first chunk, with its
-   * bytes so far; a returned sink is given those bytes and all the rest of
-   * the frame, which then never becomes a text.
+   * Offered each frame still open once CLAIM_HEAD_BYTES of it have arrived,
+   * with its bytes so far; a returned sink is given those bytes and all the
+   * rest of the frame, which then never becomes a text.
    */
   readonly claim?: (head: Buffer) => FrameSink | undefined;
   /** Largest accepted frame in bytes (default 512 MiB). */
@@ -52,6 +53,9 @@ export interface JsonFramerOptions {
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 512 * 1024 * 1024;
+
+/** Bytes of a frame that `claim` is shown (fewer only when the frame ends first). */
+export const CLAIM_HEAD_BYTES = 64;
 
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
@@ -70,6 +74,8 @@ export class JsonFramer {
   readonly #claim: JsonFramerOptions['claim'];
   /** The sink consuming the open frame, if claimed. */
   #sink: FrameSink | undefined;
+  /** The open frame's first bytes, while fewer than CLAIM_HEAD_BYTES (not yet offered to claim). */
+  #head: Buffer | undefined;
 
   // Scan state; invariant: depth > 0 exactly while a frame is open.
   #depth = 0;
@@ -183,31 +189,41 @@ export class JsonFramer {
     this.#escape = escape;
     this.#digits = digits;
     this.#long = long;
-    if (depth > 0 && this.#parts.length === 0 && this.#claim !== undefined) {
-      const sink = this.#claim(chunk.subarray(start));
-      if (sink !== undefined) {
-        // The sink reads the frame from its first byte; the scan state
-        // above is the framer's own and is dropped.
-        this.#sink = sink;
-        this.#depth = 0;
-        this.#inString = false;
-        this.#escape = false;
-        this.#digits = 0;
-        this.#long = false;
-        if (this.#feedSink(chunk, start) >= 0) {
-          this.#reset();
-          throw new OvsdbMalformedMessageError(this.#remote, 'a claimed frame ended early');
-        }
-        return frames;
-      }
-    }
     if (depth > 0) {
-      const tail = start === 0 ? chunk : chunk.subarray(start);
+      let tail = start === 0 ? chunk : chunk.subarray(start);
       this.#partsBytes += tail.length;
       if (this.#partsBytes > this.#maxFrameBytes) {
         const size = this.#partsBytes;
         this.#reset();
         throw new OvsdbFrameTooLargeError(this.#remote, size, this.#maxFrameBytes);
+      }
+      if (this.#claim !== undefined && this.#parts.length === 0) {
+        // Not yet offered (a frame offered and declined has parts): offer it
+        // once CLAIM_HEAD_BYTES of it are known.
+        const head = this.#head === undefined ? tail : Buffer.concat([this.#head, tail]);
+        this.#head = undefined;
+        if (head.length < CLAIM_HEAD_BYTES) {
+          this.#head = Buffer.from(head);
+          return frames;
+        }
+        const sink = this.#claim(head);
+        if (sink !== undefined) {
+          // The sink reads the frame from its first byte; the scan state
+          // above is the framer's own and is dropped.
+          this.#sink = sink;
+          this.#depth = 0;
+          this.#inString = false;
+          this.#escape = false;
+          this.#digits = 0;
+          this.#long = false;
+          this.#partsBytes = 0;
+          if (this.#feedSink(head, 0) >= 0) {
+            this.#reset();
+            throw new OvsdbMalformedMessageError(this.#remote, 'a claimed frame ended early');
+          }
+          return frames;
+        }
+        tail = head;
       }
       this.#parts.push(this.#decoder.write(tail));
     }
@@ -242,6 +258,10 @@ export class JsonFramer {
   }
 
   #complete(chunk: Buffer, start: number, end: number): string {
+    if (this.#head !== undefined) {
+      this.#parts.push(this.#decoder.write(this.#head));
+      this.#head = undefined;
+    }
     if (this.#parts.length === 0) {
       if (end - start > this.#maxFrameBytes) {
         this.#reset();
@@ -263,6 +283,7 @@ export class JsonFramer {
 
   #reset(): void {
     this.#sink = undefined;
+    this.#head = undefined;
     this.#digits = 0;
     this.#long = false;
     this.#depth = 0;

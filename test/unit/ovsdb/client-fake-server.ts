@@ -67,7 +67,12 @@ export class FakeConn implements Transport {
   sendRaw(text: string | Buffer): void {
     if (!this.open) return;
     const buf = typeof text === 'string' ? Buffer.from(text) : text;
-    queueMicrotask(() => this.open && this.handlers.data(buf));
+    // Cut into chunks of server.chunkBytes, as a socket would deliver a large message.
+    const size = this.server.chunkBytes ?? buf.length;
+    for (let at = 0; at < buf.length; at += size) {
+      const chunk = buf.subarray(at, at + size);
+      queueMicrotask(() => this.open && this.handlers.data(chunk));
+    }
   }
 
   send(...msgs: object[]): void {
@@ -96,6 +101,8 @@ export class FakeOvsdbServer {
   /** Current rows of table T (wire form, without _uuid). */
   readonly rows = new Map<string, Record<string, unknown>>();
   txn = 1;
+  /** Largest chunk handed to the client (default: each message in one chunk). */
+  chunkBytes: number | undefined;
   /** monitor_cond_since finds a txn id only when this is on (a clustered db). */
   resumable = true;
   /** Times of connection attempts (fake clock). */
