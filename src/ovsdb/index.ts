@@ -3,8 +3,21 @@
 export * from './wire/index.js';
 export * from './replica/index.js';
 export * from './errors.js';
-export { JsonFramer, DEFAULT_MAX_FRAME_BYTES, type JsonFramerOptions } from './framing.js';
-export { RpcSession, type RpcSessionOptions } from './jsonrpc.js';
+export {
+  JsonFramer,
+  DEFAULT_MAX_FRAME_BYTES,
+  CLAIM_HEAD_BYTES,
+  type FrameSink,
+  type JsonFramerOptions,
+} from './framing.js';
+export {
+  RpcSession,
+  type CallOptions,
+  type ResultStream,
+  type ResultParser,
+  type RpcSessionOptions,
+} from './jsonrpc.js';
+export { MonitorResultStream, type BeginRows, type RowSink } from './stream-updates.js';
 export {
   parseRemote,
   parseRemotes,
