@@ -309,13 +309,30 @@ async function waitServed(net: BenchNetwork, timeoutMs: number): Promise<void> {
 
 // --- the bench --------------------------------------------------------------
 
+/**
+ * startChassis, again on a retryable failure: on a machine loaded by other
+ * sessions a fresh vswitchd sometimes misses the sandbox's 10 s bridge
+ * deadline (seen twice in a row right after another chassis released the
+ * lock); startChassis has stopped whatever it started by then.
+ */
+async function startChassisRetrying(attempts = 3): Promise<Chassis> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startChassis({
+        name: `bench-tp-${process.pid}-${attempt}`,
+        datapathType: DATAPATH,
+        lockTimeoutMs: 30 * 60_000,
+      });
+    } catch (err) {
+      if (attempt >= attempts || (err as { retryable?: unknown }).retryable !== true) throw err;
+      log(`chassis start failed (${(err as Error).message}); again`);
+    }
+  }
+}
+
 async function setUp(): Promise<{ chassis: Chassis; agent: AgentProcess; target: BenchNetwork }> {
   if (DATAPATH === 'netdev') log('starting the chassis (waits while another netdev chassis holds the lock)');
-  const chassis = (made.chassis = await startChassis({
-    name: `bench-tp-${process.pid}`,
-    datapathType: DATAPATH,
-    lockTimeoutMs: 30 * 60_000,
-  }));
+  const chassis = (made.chassis = await startChassisRetrying());
   log(
     `chassis ${chassis.name} in ${chassis.dir} (lock wait ${chassis.lockWaitMs} ms, start ${chassis.startupMs} ms)`,
   );
