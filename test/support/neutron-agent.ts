@@ -133,7 +133,8 @@ export class NeutronAgent {
    * of the group is alive, with how the agent itself ended.
    */
   async stop(graceMs = 10_000): Promise<{ exitCode?: number; signal?: string; killed: boolean }> {
-    signalGroup(this.pgid, 'SIGTERM');
+    // An empty group is never signalled: its id may be someone else's by now.
+    if ((await this.members()).length > 0) signalGroup(this.pgid, 'SIGTERM');
     const killed = !(await this.#waitGone(graceMs));
     if (killed) {
       signalGroup(this.pgid, 'SIGKILL');
@@ -152,9 +153,14 @@ export class NeutronAgent {
     return true;
   }
 
-  /** haproxies by neutron's pid files: only live ones running our config. */
-  async haproxies(): Promise<Haproxy[]> {
-    return listHaproxies(this.files.statePath);
+  /** For failure messages: whether the agent exited, and the tail of its log. */
+  async diagnose(): Promise<string> {
+    const { exitCode, signalCode } = this.process;
+    const status =
+      exitCode === null && signalCode === null ? 'running' : `exited (${exitCode ?? signalCode})`;
+    const log = await readFile(this.files.logFile, 'utf8').catch(() => '(no log)');
+    const tail = log.split('\n').slice(-20).join('\n');
+    return `neutron-ovn-metadata-agent ${status}; ${this.files.logFile} (tail):\n${tail}`;
   }
 }
 
