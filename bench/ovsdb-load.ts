@@ -11,11 +11,19 @@
 //   {"syncSeconds":…, "peakRssMb":…, "rows":…, …}
 // Reference (neutron's Python IDL, same content): 6.1 s, 480 MB.
 //
+// Each run is paired with a server-only run (`--raw`): a bare socket sends
+// the same monitor request and only finds the reply's end, so
+// `rawServerSeconds` is what ovsdb-server alone needs, and the client's own
+// share is syncSeconds minus that (the machine's load moves both).
+//
 //   npm run bench -- ovsdb-load [--ports 50000] [--datapaths 2000] [--runs 3] [--all-columns]
+//   (extra node flags for the measured child: OVSDB_LOAD_NODE_FLAGS="--max-semi-space-size=4")
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
+  JsonFramer,
   OvsdbClient,
   connectTransport,
   map,
@@ -32,7 +40,9 @@ const arg = (name: string, fallback: number): number => {
 };
 const log = (msg: string): void => void process.stderr.write(`[ovsdb-load] ${msg}\n`);
 
-if (process.argv.includes('--child')) {
+if (process.argv.includes('--raw')) {
+  await raw(process.argv[process.argv.indexOf('--raw') + 1]!);
+} else if (process.argv.includes('--child')) {
   await child(process.argv[process.argv.indexOf('--child') + 1]!);
 } else {
   await parent();
@@ -62,26 +72,11 @@ async function child(remote: string): Promise<void> {
   // Default: the columns the metadata agent monitors (src/agent/sb-monitor.ts
   // SB_COLUMNS, copied so that the child loads nothing but the client), on
   // every row, as if it had no monitor conditions. --all-columns: everything.
-  client.monitor(
-    process.argv.includes('--all-columns')
-      ? { Port_Binding: {}, Datapath_Binding: {} }
-      : {
-          Port_Binding: {
-            columns: [
-              'logical_port',
-              'type',
-              'datapath',
-              'chassis',
-              'additional_chassis',
-              'mac',
-              'external_ids',
-            ],
-          },
-          Datapath_Binding: { columns: ['external_ids'] },
-        },
-  );
+  client.monitor(monitoredTables());
   await client.start();
   const synced = performance.now();
+  const cpu = process.cpuUsage();
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const syncSeconds = (synced - t0) / 1000;
   const serverSeconds = (lastByte - t0) / 1000;
   const rows = client.replica.size('Port_Binding') + client.replica.size('Datapath_Binding');
@@ -95,8 +90,57 @@ async function child(remote: string): Promise<void> {
   await client.close();
   const replyMb = bytes / 2 ** 20;
   process.stdout.write(
-    `${JSON.stringify({ syncSeconds, serverSeconds, replyMb, peakRssMb, heapUsedMb, retainedHeapMb, rows })}\n`,
+    `${JSON.stringify({ syncSeconds, serverSeconds, cpuSeconds, replyMb, peakRssMb, heapUsedMb, retainedHeapMb, rows })}\n`,
   );
+}
+
+/** The tables and columns measured (see child). */
+function monitoredTables(): Record<string, { columns?: string[] }> {
+  return process.argv.includes('--all-columns')
+    ? { Port_Binding: {}, Datapath_Binding: {} }
+    : {
+        Port_Binding: {
+          columns: [
+            'logical_port',
+            'type',
+            'datapath',
+            'chassis',
+            'additional_chassis',
+            'mac',
+            'external_ids',
+          ],
+        },
+        Datapath_Binding: { columns: ['external_ids'] },
+      };
+}
+
+/**
+ * Server-only time: the same monitor request on a bare unix socket, with
+ * the framer only finding the reply's end (its text is dropped unparsed).
+ */
+async function raw(remote: string): Promise<void> {
+  const path = remote.replace(/^unix:/, '');
+  const t0 = performance.now();
+  const seconds = await new Promise<number>((resolve, reject) => {
+    const socket = createConnection(path);
+    const framer = new JsonFramer();
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of framer.push(chunk)) {
+        if (!frame.startsWith('{"id":1,')) continue;
+        resolve((performance.now() - t0) / 1000);
+        socket.destroy();
+      }
+    });
+    const columns = monitoredTables();
+    const request = {
+      id: 1,
+      method: 'monitor_cond_since',
+      params: ['OVN_Southbound', 'raw', columns, '00000000-0000-0000-0000-000000000000'],
+    };
+    socket.write(JSON.stringify(request));
+  });
+  process.stdout.write(`${JSON.stringify({ rawServerSeconds: seconds })}\n`);
 }
 
 async function parent(): Promise<void> {
@@ -118,14 +162,22 @@ async function parent(): Promise<void> {
       return;
     }
     const results: ChildResult[] = [];
+    const rawSeconds: number[] = [];
     for (let i = 1; i <= runs; i++) {
       const r = await runChild(server.unixRemote);
+      const { rawServerSeconds } = (await runChild(server.unixRemote, '--raw')) as unknown as {
+        rawServerSeconds: number;
+      };
+      rawSeconds.push(rawServerSeconds);
       log(
         `run ${i}: synced ${r.rows} rows in ${r.syncSeconds.toFixed(3)} s (last byte of the ` +
-          `${r.replyMb.toFixed(1)} MB reply at ${r.serverSeconds.toFixed(3)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+          `${r.replyMb.toFixed(1)} MB reply at ${r.serverSeconds.toFixed(3)} s; client CPU ` +
+          `${r.cpuSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB; server alone ` +
+          `${rawServerSeconds.toFixed(3)} s`,
       );
       results.push(r);
     }
+    const sortedRaw = [...rawSeconds].sort((a, b) => a - b);
     // Median run for time, worst run for memory.
     const bySync = [...results].sort((a, b) => a.syncSeconds - b.syncSeconds);
     const median = bySync[Math.floor(bySync.length / 2)]!;
@@ -137,8 +189,12 @@ async function parent(): Promise<void> {
         rows: median.rows,
         runs,
         columns: process.argv.includes('--all-columns') ? 'all' : 'agent',
+        minSyncSeconds: round(bySync[0]!.syncSeconds, 3),
         serverSeconds: round(median.serverSeconds, 3),
         clientSeconds: round(median.syncSeconds - median.serverSeconds, 3),
+        rawServerSeconds: round(sortedRaw[Math.floor(sortedRaw.length / 2)]!, 3),
+        minRawServerSeconds: round(sortedRaw[0]!, 3),
+        clientCpuSeconds: round(median.cpuSeconds, 2),
         replyMb: round(median.replyMb, 1),
         heapUsedMb: round(median.heapUsedMb, 1),
         retainedHeapMb: round(median.retainedHeapMb, 1),
@@ -153,6 +209,7 @@ async function parent(): Promise<void> {
 interface ChildResult {
   syncSeconds: number;
   serverSeconds: number;
+  cpuSeconds: number;
   replyMb: number;
   peakRssMb: number;
   heapUsedMb: number;
@@ -160,14 +217,15 @@ interface ChildResult {
   rows: number;
 }
 
-function runChild(remote: string): Promise<ChildResult> {
+function runChild(remote: string, mode: '--child' | '--raw' = '--child'): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const flags = process.argv.includes('--all-columns') ? ['--all-columns'] : [];
+    const nodeFlags = (process.env.OVSDB_LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
     // --expose-gc only lets the child measure what it retains after syncing;
     // the peak is taken before that collection.
     const proc = spawn(
       process.execPath,
-      ['--expose-gc', fileURLToPath(import.meta.url), '--child', remote, ...flags],
+      ['--expose-gc', ...nodeFlags, fileURLToPath(import.meta.url), mode, remote, ...flags],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -1,9 +1,9 @@
 // OvsdbClient against a real standalone ovsdb-server with the OVN SB schema:
 // initial load, live changes as events, transactions, reconnect after a
 // server restart, conditions, over unix and tcp.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execa } from 'execa';
-import { OvsdbClient, map, op, type Row } from '../../../src/ovsdb/index.js';
+import { MonitorResultStream, OvsdbClient, map, op, type Row } from '../../../src/ovsdb/index.js';
 import { stopAllDaemons } from '../../support/daemon.js';
 import { destroyOvsdbServer, startOvsdbServer, type OvsdbServer } from '../../support/ovsdb-server.js';
 import { nextStatus, record, uuidRe, waitFor } from './helpers.js';
@@ -185,7 +185,7 @@ describe('OvsdbClient reconnect (standalone SB)', () => {
     await sbctl('chassis-del', a, '--', 'chassis-del', b);
   });
 
-  it('loads a large database (row-by-row parsing of the monitor reply) exactly as select returns it', async () => {
+  it('loads a large database (the monitor reply streamed row by row) exactly as select returns it', async () => {
     const writer = newClient(server.unixRemote).monitor({ SB_Global: {} });
     await writer.start();
     const [dp] = await writer.transact([
@@ -210,7 +210,12 @@ describe('OvsdbClient reconnect (standalone SB)', () => {
     const client = newClient(server.tcpRemote).monitor({
       Port_Binding: { columns: ['logical_port', 'mac', 'external_ids', 'datapath'] },
     });
+    // Observes (does not replace) the stream: the reply spans many socket
+    // chunks, so it must have been consumed as it arrived.
+    const writes = vi.spyOn(MonitorResultStream.prototype, 'write');
     await client.start();
+    expect(writes.mock.calls.length).toBeGreaterThan(2);
+    writes.mockRestore();
     const [selected] = await client.transact([
       op.select(
         'Port_Binding',
