@@ -21,8 +21,12 @@
 const WINDOW = 1024;
 /** A window with fewer hits than this turns the interner off. */
 const MIN_HITS = WINDOW / 4;
-/** Entries at most; beyond it, strings are still looked up but not added. */
-const MAX_ENTRIES = 1 << 16;
+/**
+ * Entries at most; beyond it, strings are still looked up but not added.
+ * The table keeps its strings alive after their rows go, so the cap also
+ * bounds that (about 1 MB per interner).
+ */
+const MAX_ENTRIES = 1 << 15;
 
 export class Interner {
   #table: Map<string, string> | undefined = new Map();
@@ -53,8 +57,8 @@ export class Interner {
   }
 }
 
-/** Most distinct keys per map column that get their own value interner. */
-const MAX_KEYED = 256;
+/** Most distinct keys per map column that get their own value interner (the rest are not interned). */
+const MAX_KEYED = 64;
 
 /**
  * Value interners per map key: the values of `neutron:device_owner` repeat,
