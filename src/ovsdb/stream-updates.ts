@@ -244,9 +244,10 @@ export class MonitorResultStream implements ResultStream {
   }
 
   /**
-   * Scans the row being cut out from buf[i]; this chunk's part of it
-   * starts at buf[rowStart] (earlier parts are in #rowPieces). Returns the offset past its end once it is
-   * complete and delivered, or -1 after keeping this chunk's part of it.
+   * Scans the row being cut out from buf[i]; this chunk's part of it starts
+   * at buf[rowStart] (earlier parts are in #rowPieces). Returns the offset
+   * past its end once it is complete and delivered, or -1 after keeping
+   * this chunk's part of it.
    */
   #scanRow(buf: Buffer, i: number, rowStart: number): number {
     const n = buf.length;
@@ -285,7 +286,19 @@ export class MonitorResultStream implements ResultStream {
           pieces.length === 0
             ? buf.toString('utf8', rowStart, i)
             : Buffer.concat([...pieces, buf.subarray(rowStart, i)]).toString('utf8');
-        this.#rows!.row(this.#table, this.#uuid, long ? parseJsonExact(text) : JSON.parse(text));
+        let update: unknown;
+        try {
+          // Only a row with a 16+ digit run outside strings can hold an
+          // integer beyond 2^53 (RFC 7047 §3.1 integers are 64-bit).
+          update = long ? parseJsonExact(text) : JSON.parse(text);
+        } catch (error) {
+          throw new OvsdbMalformedMessageError(
+            this.#remote,
+            `monitor reply: row ${this.#table} ${this.#uuid} is not valid JSON`,
+            error,
+          );
+        }
+        this.#rows!.row(this.#table, this.#uuid, update);
         return i;
       }
     }

@@ -94,6 +94,7 @@ describe('MonitorResultStream', () => {
       ['monitor_cond_since', '[false,"t",{},{}]'],
       ['monitor_cond_since', '[false,"t"]'],
       ['monitor_cond', '{"T":{"r":nul }}'],
+      ['monitor_cond', '{"T":{"r":{"a":tru}}}'],
     ];
     for (const [method, text] of bad) {
       expect(() => stream(method, Buffer.from(text), []), text).toThrow(OvsdbMalformedMessageError);
