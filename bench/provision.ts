@@ -7,12 +7,13 @@
 //    `ovnmeta agent` and measure until every network is fully plumbed:
 //    namespace + addresses + OVS port with iface-id, seen from outside the
 //    agent (bench/lib/observer.ts: OVS db monitor, then an `ip` check of the
-//    namespace). Then every VM fetches its instance-id (must be its own).
+//    namespace).
 // 2. Bind to plumbed, with the agent running: a new network and VM port, the
 //    VM plugged; from Port_Binding.chassis written by ovn-controller (seen on
 //    our SB monitor) to the network plumbed, and to the VM's first 200 from
 //    http://169.254.169.254/latest/meta-data/instance-id. Also from the plug
 //    (ovs-vsctl add-port issued), which adds ovn-controller's binding time.
+// 3. Correctness: every VM of step 1 fetches its instance id (its own).
 //
 // Progress goes to stderr; the last stdout line is one JSON object:
 //   {"networks":100,"coldStart100Seconds":…,"bindToPlumbedMs":{"median":…,"p90":…},…}
@@ -23,12 +24,12 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { runRaw, startChassis, type Chassis } from '../src/sandbox/index.js';
+import { startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, sample } from './lib/agent-process.js';
+import { checkServed, servedAt, whyNotServed } from './lib/metadata-check.js';
 import { Observer } from './lib/observer.js';
 import {
-  eachLimited,
   hostCleanupScript,
   planNetwork,
   plugVms,
@@ -47,7 +48,6 @@ const BINDS = arg('binds', 10);
 const WORKERS = process.argv.includes('--workers') ? arg('workers', 8) : undefined;
 const SECRET = `bench-${process.pid}`;
 const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };
-const METADATA_URL = 'http://169.254.169.254/latest/meta-data/instance-id';
 
 const log = (msg: string): void => void process.stderr.write(`[provision] ${msg}\n`);
 const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -149,87 +149,6 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-/** One metadata request from the VM; resolves true on 200 with the VM's own instance id. */
-async function fetchOwnInstanceId(net: BenchNetwork, timeoutS: number): Promise<boolean> {
-  const r = await runRaw('ip', [
-    'netns',
-    'exec',
-    net.vm.namespace,
-    'curl',
-    '-sS',
-    '-m',
-    String(timeoutS),
-    '-w',
-    '\n%{http_code}',
-    METADATA_URL,
-  ]);
-  return r.exitCode === 0 && r.stdout === `${net.vm.instanceId}\n200`;
-}
-
-/**
- * When the VM first got its instance id: a new curl every 25 ms from `from`
- * on, each with its own connection, so that a SYN sent before the path
- * existed (retransmitted only after 1 s) does not count; the answer is the
- * completion time of the first success.
- */
-async function servedAt(net: BenchNetwork, deadlineMs = 60_000): Promise<number | undefined> {
-  const until = performance.now() + deadlineMs;
-  const attempts: Promise<void>[] = [];
-  let first: number | undefined;
-  while (first === undefined && performance.now() < until) {
-    attempts.push(
-      fetchOwnInstanceId(net, 3).then((ok) => {
-        if (ok) first ??= performance.now();
-      }),
-    );
-    await sleep(25);
-  }
-  await Promise.all(attempts);
-  return first;
-}
-
-/**
- * When the agent logged `network`'s listener ready, on our clock (the log has
- * millisecond epoch times; the spawn is the common point of the two clocks).
- */
-function listenerReadyAt(agent: AgentProcess, net: BenchNetwork): number | undefined {
-  const line = agent.log().find((l) => l.msg === 'metadata listener ready' && l.network === net.id);
-  return line === undefined ? undefined : agent.spawnedAt + (line.time - agent.spawnedAtEpoch);
-}
-
-/** Milliseconds from the spawn to the agent's last 'metadata listener ready' line of these networks. */
-function lastListener(agent: AgentProcess, networks: readonly BenchNetwork[]): number | undefined {
-  const ids = new Set(networks.map((n) => n.id));
-  const times = agent
-    .log()
-    .filter((l) => l.msg === 'metadata listener ready' && ids.has(String(l.network)))
-    .map((l) => l.time - agent.spawnedAtEpoch);
-  return times.length === networks.length ? Math.max(...times) : undefined;
-}
-
-/** What a VM that got no metadata has: the agent's listener, ovn-controller's flows for both ports. */
-async function whyNotServed(chassis: Chassis, agent: AgentProcess, net: BenchNetwork): Promise<string> {
-  const installed = (iface: string) =>
-    chassis.vsctl('--if-exists', 'get', 'Interface', iface, 'external_ids:ovn-installed').catch(() => '?');
-  const curl = await runRaw('ip', [
-    'netns',
-    'exec',
-    net.vm.namespace,
-    'curl',
-    '-sS',
-    '-m',
-    '2',
-    METADATA_URL,
-  ]);
-  return [
-    `network ${net.id}:`,
-    `listener ${listenerReadyAt(agent, net) === undefined ? 'never logged ready' : 'ready'},`,
-    `ovn-installed metadata port ${(await installed(net.vethRoot)) || 'no'}, VM port ${(await installed(net.vm.hostLink)) || 'no'};`,
-    `ofport of ${net.vethRoot} ${await chassis.vsctl('--if-exists', 'get', 'Interface', net.vethRoot, 'ofport').catch(() => '?')};`,
-    `curl: ${curl.stderr || curl.stdout}`,
-  ].join(' ');
-}
-
 async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, networks: BenchNetwork[]) {
   const foreign = foreignAgentNamespaces();
   if (foreign.length > 0) {
@@ -270,7 +189,7 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
   const lastListenerMs = await withTimeout(
     (async () => {
       for (;;) {
-        const ms = lastListener(agent, networks);
+        const ms = agent.lastListenerReadyMs(networks.map((n) => n.id));
         if (ms !== undefined) return ms;
         await sleep(250);
       }
@@ -299,30 +218,6 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
   };
 }
 
-/**
- * Correctness, not timed: every VM gets its own instance id through the
- * agent's namespace. The cold start ends at "plumbed", which comes before
- * the listener (reconciler order), so a refused connection is retried.
- */
-async function checkServed(chassis: Chassis, agent: AgentProcess, networks: readonly BenchNetwork[]) {
-  let served = 0;
-  const unserved: BenchNetwork[] = [];
-  const t = performance.now();
-  await eachLimited(networks, 8, async (n) => {
-    const until = performance.now() + 60_000;
-    while (performance.now() < until) {
-      if (await fetchOwnInstanceId(n, 2)) return void served++;
-      await sleep(50);
-    }
-    unserved.push(n);
-  });
-  for (const n of unserved.slice(0, 5)) log(`  not served in 60 s: ${await whyNotServed(chassis, agent, n)}`);
-  log(
-    `${served}/${networks.length} VMs got their instance id (checked in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
-  );
-  return served;
-}
-
 async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number, count: number) {
   const rows: {
     bindToPlumbedMs: number;
@@ -345,7 +240,7 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
     const bound = await withTimeout(observer.bound(net), 60_000, `VM port of ${net.id} bound`);
     const plumbed = await withTimeout(observer.plumbed(net), 120_000, `network ${net.id} plumbed`);
     const served = await servedAt(net);
-    const listener = listenerReadyAt(made.agent!, net);
+    const listener = made.agent!.listenerReadyAt(net.id);
     if (served === undefined) log(`  not served in 60 s: ${await whyNotServed(chassis, made.agent!, net)}`);
     const row = {
       bindToPlumbedMs: round(plumbed - bound, 1),
@@ -388,7 +283,7 @@ async function main(): Promise<void> {
   // below outlasts the agent's resync_interval (300 s), whose full pass
   // delays a new network (see docs/performance.md).
   const bind = BINDS > 0 ? await bindToPlumbed(chassis, observer, NETWORKS, BINDS) : undefined;
-  const served = await checkServed(chassis, made.agent!, networks);
+  const served = await checkServed(chassis, made.agent!, networks, log);
 
   const agent = made.agent!;
   const metrics = await agent.metrics();

@@ -141,6 +141,25 @@ export class AgentProcess {
     return line === undefined ? undefined : line.time - this.spawnedAtEpoch;
   }
 
+  /**
+   * When the agent logged the listener of `network` ready, on the bench's
+   * performance.now() clock (the log has millisecond epoch times; the spawn
+   * is the common point of the two clocks).
+   */
+  listenerReadyAt(network: string): number | undefined {
+    const line = this.log().find((l) => l.msg === 'metadata listener ready' && l.network === network);
+    return line === undefined ? undefined : this.spawnedAt + (line.time - this.spawnedAtEpoch);
+  }
+
+  /** Milliseconds from the spawn to the last listener of these networks ready; undefined until all are. */
+  lastListenerReadyMs(networks: readonly string[]): number | undefined {
+    const ids = new Set(networks);
+    const times = this.log()
+      .filter((l) => l.msg === 'metadata listener ready' && ids.has(String(l.network)))
+      .map((l) => l.time - this.spawnedAtEpoch);
+    return times.length === ids.size ? Math.max(...times) : undefined;
+  }
+
   /** The admin endpoint's /metrics text (Prometheus exposition). */
   async metrics(): Promise<string> {
     const res = await fetch(`http://127.0.0.1:${this.adminPort}/metrics`);
