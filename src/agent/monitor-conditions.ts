@@ -21,8 +21,10 @@ export class MonitorConditions {
   readonly #deps: MonitorConditionsDeps;
   #current: ReturnType<typeof sbConditions>;
   #monitored: ReadonlySet<string> = new Set();
-  #busy = false;
-  #dirty = false;
+  /** Updates run one after another: each compares against the last one's result. */
+  #tail: Promise<unknown> = Promise.resolve();
+  /** An update is queued and has not started: another schedule() adds nothing. */
+  #queued = false;
 
   constructor(deps: MonitorConditionsDeps) {
     this.#deps = deps;
@@ -39,29 +41,29 @@ export class MonitorConditions {
     return this.#monitored.has(networkId);
   }
 
-  /** Start-up: update until the conditions stop changing (a few round trips). */
+  /**
+   * Start-up: update until the conditions stop changing (a few round trips).
+   * Waits for any update already running, so it never ends while rows a
+   * change selected are still on their way.
+   */
   async settle(maxRounds = 8): Promise<void> {
-    for (let i = 0; i < maxRounds; i++) if (!(await this.#update())) return;
+    for (let i = 0; i < maxRounds; i++) if (!(await this.#enqueue())) return;
   }
 
-  /** Asks for an update soon; coalesces with one already pending or running. */
+  /** Asks for an update soon; coalesces with one already queued. */
   schedule(): void {
-    if (this.#busy) {
-      this.#dirty = true;
-      return;
-    }
-    this.#busy = true;
-    setImmediate(async () => {
-      try {
-        this.#dirty = false;
-        await this.#update();
-      } catch (err) {
-        this.#deps.onError(err);
-      } finally {
-        this.#busy = false;
-        if (this.#dirty) this.schedule();
-      }
+    if (this.#queued) return;
+    this.#queued = true;
+    this.#enqueue().catch((err: unknown) => this.#deps.onError(err));
+  }
+
+  #enqueue(): Promise<boolean> {
+    const run = this.#tail.then(() => {
+      this.#queued = false;
+      return this.#update();
     });
+    this.#tail = run.catch(() => undefined);
+    return run;
   }
 
   /** Returns true when the conditions changed. */
@@ -74,10 +76,11 @@ export class MonitorConditions {
     ) {
       return false;
     }
-    this.#current = want;
     await this.#deps.client.setConditions(want);
+    this.#current = want;
     // ovsdb-server sends the rows a condition change selects before its
-    // reply: the metadata ports of newly monitored networks are here now.
+    // reply (ovsdb_jsonrpc_monitor_cond_change): the metadata ports of newly
+    // monitored networks are in the replica now.
     const added = [...interest.networks].filter((n) => !this.#monitored.has(n));
     this.#monitored = new Set(interest.networks);
     if (added.length > 0) this.#deps.onMonitored(added);

@@ -28,6 +28,9 @@ import { acquireNetdevLock, type NetdevLock } from './netdev-lock.js';
 import { run, sleep } from './run.js';
 import { waitFor, type Polled } from './wait-for.js';
 
+/** Generous: a loaded 2-core machine can take seconds to open a netdev datapath. */
+const BRIDGE_TIMEOUT_MS = 30_000;
+
 export const SCHEMAS = {
   ovs: '/usr/share/openvswitch/vswitch.ovsschema',
   nb: '/usr/share/ovn/ovn-nb.ovsschema',
@@ -312,7 +315,7 @@ export class Chassis {
   // a netdev datapath whose taps another vswitchd holds (one outside any
   // sandbox: the lock covers ours) reports the error there instead.
   async #waitBridge(): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + BRIDGE_TIMEOUT_MS;
     for (;;) {
       const [ofport = '', error = ''] = (
         await this.vsctl('--bare', '--columns=ofport,error', 'list', 'Interface', this.bridge)
@@ -322,7 +325,7 @@ export class Chassis {
       }
       if (ofport.trim() !== '' && Number(ofport) >= 0) return;
       if (Date.now() > deadline)
-        throw new SandboxTimeoutError(`bridge ${this.bridge} of ${this.name}`, 10_000);
+        throw new SandboxTimeoutError(`bridge ${this.bridge} of ${this.name}`, BRIDGE_TIMEOUT_MS);
       await sleep(20);
     }
   }
