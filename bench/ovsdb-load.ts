@@ -14,7 +14,10 @@
 // Each run is paired with a server-only run (`--raw`): a bare socket sends
 // the same monitor request and only finds the reply's end, so
 // `rawServerSeconds` is what ovsdb-server alone needs, and the client's own
-// share is syncSeconds minus that (the machine's load moves both).
+// share is syncSeconds minus that (the machine's load moves both). Both
+// also log when the reply's first MiB arrived: ovsdb-server builds the whole
+// reply before sending any of it, so only the sending overlaps the client's
+// decoding.
 //
 //   npm run bench -- ovsdb-load [--ports 50000] [--datapaths 2000] [--runs 3] [--all-columns]
 //   (extra node flags for the measured child: OVSDB_LOAD_NODE_FLAGS="--max-semi-space-size=4")
@@ -54,6 +57,7 @@ async function child(remote: string): Promise<void> {
   // Wraps the real transport to time the bytes: the last chunk before sync
   // marks when the server had sent everything (its share of the time).
   let lastByte = 0;
+  let firstMb = 0;
   let bytes = 0;
   const transport: TransportFactory = (r, handlers, options) =>
     connectTransport(
@@ -62,6 +66,9 @@ async function child(remote: string): Promise<void> {
         data: (chunk) => {
           lastByte = performance.now();
           bytes += chunk.length;
+          // The monitor reply is the only large message: its first MiB
+          // marks when the server began to send it.
+          if (bytes >= 2 ** 20 && firstMb === 0) firstMb = lastByte;
           handlers.data(chunk);
         },
         closed: handlers.closed,
@@ -79,6 +86,7 @@ async function child(remote: string): Promise<void> {
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const syncSeconds = (synced - t0) / 1000;
   const serverSeconds = (lastByte - t0) / 1000;
+  const firstMbSeconds = (firstMb - t0) / 1000;
   const rows = client.replica.size('Port_Binding') + client.replica.size('Datapath_Binding');
   const status = readFileSync('/proc/self/status', 'utf8');
   const hwmKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
@@ -90,7 +98,7 @@ async function child(remote: string): Promise<void> {
   await client.close();
   const replyMb = bytes / 2 ** 20;
   process.stdout.write(
-    `${JSON.stringify({ syncSeconds, serverSeconds, cpuSeconds, replyMb, peakRssMb, heapUsedMb, retainedHeapMb, rows })}\n`,
+    `${JSON.stringify({ syncSeconds, serverSeconds, firstMbSeconds, cpuSeconds, replyMb, peakRssMb, heapUsedMb, retainedHeapMb, rows })}\n`,
   );
 }
 
@@ -121,11 +129,15 @@ function monitoredTables(): Record<string, { columns?: string[] }> {
 async function raw(remote: string): Promise<void> {
   const path = remote.replace(/^unix:/, '');
   const t0 = performance.now();
+  let bytes = 0;
+  let firstMb = 0;
   const seconds = await new Promise<number>((resolve, reject) => {
     const socket = createConnection(path);
     const framer = new JsonFramer();
     socket.on('error', reject);
     socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes >= 2 ** 20 && firstMb === 0) firstMb = performance.now();
       for (const frame of framer.push(chunk)) {
         if (!frame.startsWith('{"id":1,')) continue;
         resolve((performance.now() - t0) / 1000);
@@ -140,7 +152,8 @@ async function raw(remote: string): Promise<void> {
     };
     socket.write(JSON.stringify(request));
   });
-  process.stdout.write(`${JSON.stringify({ rawServerSeconds: seconds })}\n`);
+  const rawFirstMbSeconds = (firstMb - t0) / 1000;
+  process.stdout.write(`${JSON.stringify({ rawServerSeconds: seconds, rawFirstMbSeconds })}\n`);
 }
 
 async function parent(): Promise<void> {
@@ -165,15 +178,17 @@ async function parent(): Promise<void> {
     const rawSeconds: number[] = [];
     for (let i = 1; i <= runs; i++) {
       const r = await runChild(server.unixRemote);
-      const { rawServerSeconds } = (await runChild(server.unixRemote, '--raw')) as unknown as {
-        rawServerSeconds: number;
-      };
+      const { rawServerSeconds, rawFirstMbSeconds } = (await runChild(
+        server.unixRemote,
+        '--raw',
+      )) as unknown as { rawServerSeconds: number; rawFirstMbSeconds: number };
       rawSeconds.push(rawServerSeconds);
       log(
         `run ${i}: synced ${r.rows} rows in ${r.syncSeconds.toFixed(3)} s (last byte of the ` +
-          `${r.replyMb.toFixed(1)} MB reply at ${r.serverSeconds.toFixed(3)} s; client CPU ` +
+          `${r.replyMb.toFixed(1)} MB reply at ${r.serverSeconds.toFixed(3)} s, first MiB at ` +
+          `${r.firstMbSeconds.toFixed(3)} s; client CPU ` +
           `${r.cpuSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB; server alone ` +
-          `${rawServerSeconds.toFixed(3)} s`,
+          `${rawServerSeconds.toFixed(3)} s (first MiB at ${rawFirstMbSeconds.toFixed(3)} s)`,
       );
       results.push(r);
     }
@@ -209,6 +224,7 @@ async function parent(): Promise<void> {
 interface ChildResult {
   syncSeconds: number;
   serverSeconds: number;
+  firstMbSeconds: number;
   cpuSeconds: number;
   replyMb: number;
   peakRssMb: number;
