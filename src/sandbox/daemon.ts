@@ -10,7 +10,7 @@
 // Every running daemon is in a module registry: `stopAllDaemons()` stops the
 // survivors, and a process 'exit' hook SIGKILLs whatever is left, so a failed
 // test or a crashed demo never leaks a daemon.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { SandboxDaemonError } from './errors.js';
 import { runRaw, sleep } from './run.js';
@@ -151,15 +151,27 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  // /proc/<pid>/stat is "pid (comm) S …"; comm may hold spaces or parens.
-  let stat: string;
+  // A process is gone when every one of its threads is a zombie or dead: a
+  // thread-group leader that exited while another thread is still stuck (an
+  // ovs-vswitchd thread in synchronize_rcu, holding its netdev taps) shows Z
+  // in /proc/<pid>/stat but is not gone yet.
+  let tasks: string[];
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return false;
   }
-  const state = stat.charAt(stat.lastIndexOf(')') + 2);
-  return state !== 'Z' && state !== 'X';
+  return tasks.some((tid) => {
+    // /proc/<pid>/task/<tid>/stat is "tid (comm) S …"; comm may hold spaces or parens.
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
+  });
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
