@@ -20,13 +20,10 @@ import {
   OvsdbRpcError,
   type OvsdbMalformedMessageError,
 } from '../errors.js';
-import { lazyMonitorResult } from '../lazy-updates.js';
-import { MonitorResultStream, type BeginRows } from '../stream-updates.js';
 import { Replica, SnapshotLoad } from '../replica/index.js';
 import { parseRemotes, type Remote } from '../transport.js';
 import {
   pairTransactResult,
-  parseJsonExact,
   parseSchema,
   validateConditions,
   type DatabaseSchema,
@@ -36,6 +33,7 @@ import {
 } from '../wire/index.js';
 import { backoffDelay, shuffled } from './backoff.js';
 import { Connection } from './connection.js';
+import { monitorReplyOptions } from './monitor-reply.js';
 import {
   MONITOR_METHODS,
   UPDATE_VERSION,
@@ -330,20 +328,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
         reply = await conn.call(
           method,
           monitorParams(method, this.database, this.#monitorId, plan.requests, lastTxnId),
-          {
-            // A reply spanning chunks is decoded row by row as it arrives,
-            // straight into a pending resync (or, when resuming, into a
-            // plain <table-updates2> of the deltas); a large one that came
-            // in one chunk is parsed row by row as the replica reads it.
-            stream: () =>
-              new MonitorResultStream(
-                method,
-                (found) => rowsTarget(replica, method, found === true && lastTxnId !== undefined),
-                conn.remote.text,
-              ),
-            parseResult: (text, start, end, longNumbers) =>
-              lazyMonitorResult(method, text, start, end, longNumbers ? parseJsonExact : JSON.parse),
-          },
+          monitorReplyOptions(method, replica, lastTxnId, conn.remote.text),
         );
       } catch (error) {
         this.#deferred = undefined;
@@ -507,22 +492,4 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
 
 function asOvsdbError(error: unknown, remote: Remote): OvsdbError {
   return error instanceof OvsdbError ? error : new OvsdbDisconnectedError(remote.text, error);
-}
-
-/**
- * Where a streamed monitor reply's rows go: a pending resync of the replica,
- * or, when monitor_cond_since resumed, a plain <table-updates2> of deltas
- * applied once the reply is complete (a SnapshotLoad takes a snapshot's
- * place in the reply).
- */
-function rowsTarget(replica: Replica, method: MonitorMethod, resumed: boolean): ReturnType<BeginRows> {
-  if (!resumed) {
-    const load = replica.beginResync(UPDATE_VERSION[method] === 1 ? 1 : 2);
-    return { row: (table, uuid, update) => load.add(table, uuid, update), result: () => load };
-  }
-  const updates: Record<string, Record<string, unknown>> = {};
-  return {
-    row: (table, uuid, update) => ((updates[table] ??= {})[uuid] = update),
-    result: () => updates,
-  };
 }
