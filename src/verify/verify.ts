@@ -16,7 +16,7 @@
 import { execa } from 'execa';
 import { dirname } from 'node:path';
 import { desiredNetwork, optionSource, type AgentConfig, type DesiredNetwork } from '../agent/index.js';
-import { localChassis, needsChecksumFill } from '../agent/ovs-local.js';
+import { localChassis, needsChecksumFill, type LocalChassis } from '../agent/ovs-local.js';
 import type { PortBinding } from '../agent/sb-rows.js';
 import { DEVICE_ID } from '../agent/sb-rows.js';
 import { inspectPlumbing, type NamespaceEnv } from '../namespace/index.js';
@@ -60,65 +60,16 @@ const HTTP_TIMEOUT_MS = 3000;
 const PROBE_TIMEOUT_MS = 15_000;
 
 export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
-  const { config } = o;
-  const dbTimeout = o.dbTimeoutMs ?? 10_000;
-  const chassisChecks: Check[] = [];
-  const ovsRemote = config.ovs.ovsdb_connection;
-  let ovs: OvsdbClient | undefined;
-  let sb: SbSnapshot | undefined;
+  const chassis = await openChassis(o.config, o.dbTimeoutMs ?? 10_000);
   let trace: Promise<OvnTrace> | undefined;
   try {
-    try {
-      ovs = await openOvs(ovsRemote, dbTimeout);
-      chassisChecks.push({ name: 'ovs-db', status: 'pass', detail: ovsRemote });
-    } catch (err) {
-      chassisChecks.push({ name: 'ovs-db', status: 'fail', reason: (err as Error).message });
-      return { chassis: chassisChecks, networks: [] };
-    }
-    const local = localChassis(ovs.replica);
-    if (local.systemId === undefined) {
-      chassisChecks.push({
-        name: 'chassis',
-        status: 'fail',
-        reason: 'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up on this host',
-      });
-      return { chassis: chassisChecks, networks: [] };
-    }
-    // The agent's rule (agent.ts): config wins, else ovn-controller's ovn-remote.
-    const sbRemote =
-      optionSource(config, 'ovn', 'ovn_sb_connection').kind === 'default' && local.ovnRemote
-        ? local.ovnRemote
-        : config.ovn.ovn_sb_connection;
-    const ssl = config.ovn.ovn_sb_private_key
-      ? {
-          privateKey: config.ovn.ovn_sb_private_key,
-          certificate: config.ovn.ovn_sb_certificate,
-          caCert: config.ovn.ovn_sb_ca_cert,
-        }
-      : undefined;
-    try {
-      sb = await openSb(sbRemote, ssl, local.systemId, dbTimeout);
-      chassisChecks.push({ name: 'southbound', status: 'pass', detail: sbRemote });
-    } catch (err) {
-      chassisChecks.push({ name: 'southbound', status: 'fail', reason: (err as Error).message });
-      return { chassis: chassisChecks, networks: [] };
-    }
-    if (sb.chassis === undefined) {
-      chassisChecks.push({
-        name: 'chassis',
-        status: 'fail',
-        reason: `no SB Chassis row named ${local.systemId}: ovn-controller has not registered this chassis`,
-      });
-    } else {
-      chassisChecks.push({ name: 'chassis', status: 'pass', detail: `${local.systemId} (${sb.chassis})` });
-    }
-
+    if (chassis.kind === 'failed') return { chassis: chassis.checks, networks: [] };
+    const { sb, ovs, local, sbRemote, ssl } = chassis;
     const ids = o.networks && o.networks.length > 0 ? [...new Set(o.networks)] : [...sb.localNetworks].sort();
-    const intents = ids.map((id) => ({ id, intent: desiredNetwork(sb!.view.inputs(id, sb!.chassis)) }));
-    const served = intents.filter((n) => n.intent.kind === 'serve');
-    const snapshot = sb;
-    const flows = served.length > 0 ? await readTable0(ovsRemote, local.bridge) : undefined;
-    if (served.some((n) => localPortsOf(snapshot, n.id).length > 0)) {
+    const intents = ids.map((id) => ({ id, intent: desiredNetwork(sb.view.inputs(id, sb.chassis)) }));
+    // A served network has local VM ports by definition (desiredNetwork): it needs traces and flows.
+    const anyServed = intents.some((n) => n.intent.kind === 'serve');
+    if (anyServed) {
       trace = OvnTrace.start({
         db: sbRemote,
         ...(ssl ? { ssl } : {}),
@@ -126,28 +77,99 @@ export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
       });
       trace.catch(() => undefined); // awaited per trace; a failure becomes their reason
     }
-    const ovsIndex = indexOvs({
-      Bridge: ovs.replica.table('Bridge'),
-      Port: ovs.replica.table('Port'),
-      Interface: ovs.replica.table('Interface'),
-    });
+    const flows: FlowObservation = anyServed
+      ? await readTable0(o.config.ovs.ovsdb_connection, local.bridge)
+      : { kind: 'unreadable', reason: 'not read' };
     const ctx: GatherContext = {
-      sb: snapshot,
-      ovsIndex,
+      sb,
+      ovsIndex: indexOvs({
+        Bridge: ovs.replica.table('Bridge'),
+        Port: ovs.replica.table('Port'),
+        Interface: ovs.replica.table('Interface'),
+      }),
       bridge: local.bridge,
       checksumFill: needsChecksumFill(local),
-      flows: flows ?? { kind: 'unreadable', reason: 'not read' },
+      flows,
       trace,
-      probe: o.probe ? config.DEFAULT.metadata_proxy_socket : undefined,
+      probe: o.probe ? o.config.DEFAULT.metadata_proxy_socket : undefined,
       namespaceEnv: o.namespaceEnv,
     };
     const observations = await mapLimit(intents, o.concurrency ?? 8, (n) =>
       observeNetwork(ctx, n.id, n.intent),
     );
-    return { chassis: chassisChecks, networks: observations.map(judgeNetwork) };
+    return { chassis: chassis.checks, networks: observations.map(judgeNetwork) };
   } finally {
-    await Promise.allSettled([trace?.then((t) => t.close()), sb?.client.close(), ovs?.close()]);
+    await Promise.allSettled([
+      trace?.then((t) => t.close()),
+      chassis.kind === 'open' ? chassis.sb.client.close() : undefined,
+      chassis.ovs?.close(),
+    ]);
   }
+}
+
+type SslFiles = { readonly privateKey: string; readonly certificate: string; readonly caCert: string };
+
+type OpenChassis =
+  | { readonly kind: 'failed'; readonly checks: Check[]; readonly ovs?: OvsdbClient }
+  | {
+      readonly kind: 'open';
+      readonly checks: Check[];
+      readonly ovs: OvsdbClient;
+      readonly sb: SbSnapshot;
+      readonly local: LocalChassis;
+      readonly sbRemote: string;
+      readonly ssl: SslFiles | undefined;
+    };
+
+/** The chassis checks: the OVS db, who we are, the SB and our Chassis row. Never throws. */
+async function openChassis(config: AgentConfig, timeoutMs: number): Promise<OpenChassis> {
+  const checks: Check[] = [];
+  const ovsRemote = config.ovs.ovsdb_connection;
+  let ovs: OvsdbClient;
+  try {
+    ovs = await openOvs(ovsRemote, timeoutMs);
+    checks.push({ name: 'ovs-db', status: 'pass', detail: ovsRemote });
+  } catch (err) {
+    checks.push({ name: 'ovs-db', status: 'fail', reason: (err as Error).message });
+    return { kind: 'failed', checks };
+  }
+  const local = localChassis(ovs.replica);
+  if (local.systemId === undefined) {
+    const reason =
+      'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up on this host';
+    checks.push({ name: 'chassis', status: 'fail', reason });
+    return { kind: 'failed', checks, ovs };
+  }
+  // The agent's rule (agent.ts): config wins, else ovn-controller's ovn-remote.
+  const sbRemote =
+    optionSource(config, 'ovn', 'ovn_sb_connection').kind === 'default' && local.ovnRemote
+      ? local.ovnRemote
+      : config.ovn.ovn_sb_connection;
+  const ssl = config.ovn.ovn_sb_private_key
+    ? {
+        privateKey: config.ovn.ovn_sb_private_key,
+        certificate: config.ovn.ovn_sb_certificate,
+        caCert: config.ovn.ovn_sb_ca_cert,
+      }
+    : undefined;
+  let sb: SbSnapshot;
+  try {
+    sb = await openSb(sbRemote, ssl, local.systemId, timeoutMs);
+    checks.push({ name: 'southbound', status: 'pass', detail: sbRemote });
+  } catch (err) {
+    checks.push({ name: 'southbound', status: 'fail', reason: (err as Error).message });
+    return { kind: 'failed', checks, ovs };
+  }
+  checks.push(
+    sb.chassis === undefined
+      ? {
+          name: 'chassis',
+          status: 'fail',
+          reason: `no SB Chassis row named ${local.systemId}: ovn-controller has not registered this chassis`,
+        }
+      : { name: 'chassis', status: 'pass', detail: `${local.systemId} (${sb.chassis})` },
+  );
+  return { kind: 'open', checks, ovs, sb, local, sbRemote, ssl };
 }
 
 interface GatherContext {
