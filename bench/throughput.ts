@@ -34,14 +34,21 @@
 //
 //   npm run bench -- throughput [--networks 100] [--seconds 5] [--warmup 1] [--rounds 3]
 //     [--foreign 50000] [--dummy] [--profile-agent DIR] [--agent-node-options OPTS]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { expectedSignature, runRaw, startChassis, type Chassis } from '../src/sandbox/index.js';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { expectedSignature, startChassis, type Chassis } from '../src/sandbox/index.js';
 import { AgentProcess } from './lib/agent-process.js';
+import { heapOf, profilerPreload, replicaRows } from './lib/agent-probe.js';
 import { addForeignPorts, type ForeignPorts } from './lib/foreign-ports.js';
-import { loadFrom, type Run, type RunContext } from './lib/load-run.js';
+import {
+  countSbRows,
+  datapathPortPackets,
+  foreignAgentNamespaces,
+  startCeiling,
+  waitServed,
+  withTimeout,
+} from './lib/host-probe.js';
+import { compare, summarize, type Summary } from './lib/compare.js';
+import { loadFrom, type RunContext } from './lib/load-run.js';
 import type { LoadSpec } from './lib/loadgen.js';
 import { NovaProcess } from './lib/nova-process.js';
 import { Observer } from './lib/observer.js';
@@ -132,52 +139,6 @@ process.once('exit', () => {
 
 // --- helpers ----------------------------------------------------------------
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The agent removes every ovnmeta-* namespace it does not need: refuse to run next to someone else's. */
-function foreignAgentNamespaces(ours: readonly BenchNetwork[]): string[] {
-  const mine = new Set(ours.map((n) => n.namespace));
-  let names: string[] = [];
-  try {
-    names = readdirSync('/run/netns');
-  } catch {
-    // no namespace at all
-  }
-  return names.filter((n) => n.startsWith('ovnmeta-') && !mine.has(n));
-}
-
-/** A preload module that profiles the process it is loaded in until it exits. */
-async function profilerPreload(dir: string): Promise<string> {
-  const file = join(dir, 'cpu-profile-preload.mjs');
-  await mkdir(dir, { recursive: true });
-  await writeFile(
-    file,
-    [
-      "import { Session } from 'node:inspector';",
-      "import { writeFileSync } from 'node:fs';",
-      'const session = new Session();',
-      'session.connect();',
-      "session.post('Profiler.enable');",
-      "session.post('Profiler.start');",
-      // An in-process session answers synchronously, so this works in 'exit'.
-      "process.on('exit', () => session.post('Profiler.stop', (err, r) => {",
-      `  if (!err) writeFileSync(${JSON.stringify(dir)} + '/agent-' + process.pid + '.cpuprofile', JSON.stringify(r.profile));`,
-      '}));',
-    ].join('\n'),
-  );
-  return file;
-}
-
 /** The processes whose CPU each run reports. */
 function watched(): Record<string, number | undefined> {
   return {
@@ -188,31 +149,17 @@ function watched(): Record<string, number | undefined> {
   };
 }
 
+/** performance.now() when the chassis that stayed began its start-up. */
+let benchStartedAt = 0;
+
 /** The load VM's host-side veth: every packet of the load crosses its datapath port. */
 let loadPort: string | undefined;
-
-/**
- * RX + TX packets of `loadPort` in the datapath (`dpctl/show -s`: read from
- * dpif-netdev itself, not the OVS db's 5-second statistics).
- */
-async function loadPortPackets(): Promise<number> {
-  const text = await made.chassis!.appctl('vswitchd', 'dpctl/show', '-s');
-  const lines = text.split('\n');
-  const at = lines.findIndex((l) => new RegExp(`^\\s*port \\d+: ${loadPort}\\b`).test(l));
-  let packets = 0;
-  for (const line of lines.slice(at + 1, at + 4)) {
-    const m = /^\s*[RT]X packets:(\d+)/.exec(line);
-    if (m) packets += Number(m[1]);
-  }
-  if (at === -1 || packets === 0) throw new Error(`no datapath port ${loadPort} in dpctl/show:\n${text}`);
-  return packets;
-}
 
 const runContext: RunContext = {
   watched,
   children: made.loads,
   log,
-  packets: () => (loadPort === undefined ? Promise.resolve(0) : loadPortPackets()),
+  packets: () => (loadPort === undefined ? Promise.resolve(0) : datapathPortPackets(made.chassis!, loadPort)),
 };
 
 function load(
@@ -222,92 +169,6 @@ function load(
 ) {
   return loadFrom(runContext, name, namespace, { ...spec, seconds: SECONDS, warmupSeconds: WARMUP });
 }
-
-/** A trivial node http server in the metadata namespace, answering what nova would. */
-async function startCeiling(namespace: string, body: string): Promise<void> {
-  const script =
-    `const b = Buffer.from(${JSON.stringify(body)});` +
-    `require('http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': b.length }); s.end(b); })` +
-    `.listen(${CEILING_PORT}, '169.254.169.254', () => console.log('up'));`;
-  const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  made.ceiling = child;
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      child.stdout!.once('data', () => resolve());
-      child.once('exit', (code) => reject(new Error(`ceiling server exited ${code}`)));
-    }),
-    10_000,
-    'the ceiling server',
-  );
-}
-
-/** ovnmeta_replica_rows: per database (its sum) and per `database.table`. */
-async function replicaRows(agent: AgentProcess): Promise<Record<string, number>> {
-  const rows: Record<string, number> = {};
-  for (const line of (await agent.metrics()).split('\n')) {
-    const m = /^ovnmeta_replica_rows\{(.*)\} (\S+)$/.exec(line);
-    if (!m) continue;
-    const db = /db="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
-    const table = /table="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
-    rows[db] = (rows[db] ?? 0) + Number(m[2]);
-    rows[`${db}.${table}`] = Number(m[2]);
-  }
-  return rows;
-}
-
-/**
- * Where the agent's memory is, from its own /metrics (prom-client's default
- * Node.js metrics): V8 heap used and reserved, the young generation's share
- * of it, and memory outside the heap (Buffers), in MB.
- */
-async function heapOf(agent: AgentProcess): Promise<Record<string, number>> {
-  const text = await agent.metrics();
-  const value = (name: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? NaN : Number(line.split(' ')[1]) / 2 ** 20;
-  };
-  return {
-    heapUsedMb: value('ovnmeta_nodejs_heap_size_used_bytes'),
-    heapTotalMb: value('ovnmeta_nodejs_heap_size_total_bytes'),
-    newSpaceMb: value('ovnmeta_nodejs_heap_space_size_total_bytes{space="new"}'),
-    externalMb: value('ovnmeta_nodejs_external_memory_bytes'),
-  };
-}
-
-/** Rows of an SB table, asked of ovsdb-server itself (not of any replica). */
-async function countSbRows(chassis: Chassis, table: string): Promise<number> {
-  const query = ['OVN_Southbound', { op: 'select', table, where: [], columns: ['_uuid'] }];
-  const r = await runRaw('ovsdb-client', ['query', chassis.sbRemote, JSON.stringify(query)]);
-  const [result] = JSON.parse(r.stdout) as [{ rows?: unknown[] }];
-  if (result.rows === undefined) throw new Error(`ovsdb-client query ${table}: ${r.stdout || r.stderr}`);
-  return result.rows.length;
-}
-
-/** Waits until the VM gets its own instance id through the agent (fresh connection per try). */
-async function waitServed(net: BenchNetwork, timeoutMs: number): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (performance.now() < until) {
-    const r = await runRaw('ip', [
-      'netns',
-      'exec',
-      net.vm.namespace,
-      'curl',
-      '-sS',
-      '-m',
-      '2',
-      '-w',
-      '\n%{http_code}',
-      `http://169.254.169.254${PATH}`,
-    ]);
-    if (r.exitCode === 0 && r.stdout === `${net.vm.instanceId}\n200`) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`VM of network ${net.id} got no metadata within ${timeoutMs} ms`);
-}
-
-// --- the bench --------------------------------------------------------------
 
 /**
  * startChassis, again on a retryable failure: on a machine loaded by other
@@ -333,6 +194,7 @@ async function startChassisRetrying(attempts = 3): Promise<Chassis> {
 async function setUp(): Promise<{ chassis: Chassis; agent: AgentProcess; target: BenchNetwork }> {
   if (DATAPATH === 'netdev') log('starting the chassis (waits while another netdev chassis holds the lock)');
   const chassis = (made.chassis = await startChassisRetrying());
+  benchStartedAt = performance.now() - chassis.startupMs;
   log(
     `chassis ${chassis.name} in ${chassis.dir} (lock wait ${chassis.lockWaitMs} ms, start ${chassis.startupMs} ms)`,
   );
@@ -388,71 +250,19 @@ async function setUp(): Promise<{ chassis: Chassis; agent: AgentProcess; target:
   made.observer = undefined;
 
   const target = networks[0]!;
-  await waitServed(target, 30_000);
-  await startCeiling(target.namespace, target.vm.instanceId);
+  await waitServed(target, `http://169.254.169.254${PATH}`, 30_000);
+  await startCeiling(target.namespace, CEILING_PORT, target.vm.instanceId, (child) => (made.ceiling = child));
   return { chassis, agent, target };
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-interface Comparison {
-  readonly agent: Run[];
-  readonly ceiling: Run[];
-}
-
-/**
- * The agent's path and the ceiling, ROUNDS times each, back to back and
- * alternating which goes first, so that both sides see the same machine
- * (other tenants come and go): the ratio is taken per round, then the median.
- */
-async function compare(
-  label: string,
-  vm: string,
-  specs: {
-    agent: Omit<LoadSpec, 'seconds' | 'warmupSeconds'>;
-    ceiling: Omit<LoadSpec, 'seconds' | 'warmupSeconds'>;
-  },
-): Promise<Comparison> {
-  const out: Comparison = { agent: [], ceiling: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (['ceiling', 'agent'] as const) : (['agent', 'ceiling'] as const);
-    for (const side of order) out[side].push(await load(`${side} ${label} #${r + 1}`, vm, specs[side]));
-  }
-  return out;
-}
-
-function summary(c: Comparison) {
-  const ratios = c.agent.map((a, i) => a.rps / c.ceiling[i]!.rps);
-  const med = (runs: Run[], k: 'rps' | 'p50Ms' | 'p99Ms') => median(runs.map((r) => r[k]));
-  return {
-    rps: round(med(c.agent, 'rps')),
-    ceiling: round(med(c.ceiling, 'rps')),
-    ratio: round(median(ratios), 3),
-    p50Ms: round(med(c.agent, 'p50Ms'), 2),
-    p99Ms: round(med(c.agent, 'p99Ms'), 2),
-    ceilingP99Ms: round(med(c.ceiling, 'p99Ms'), 2),
-    /** Every round, for the spread. */
-    rounds: c.agent.map((a, i) => ({
-      rps: round(a.rps),
-      ceiling: round(c.ceiling[i]!.rps),
-      p99Ms: round(a.p99Ms, 2),
-    })),
-    /** Datapath packets per request at the VM's port (medians). */
-    packetsPerRequest: {
-      agent: median(c.agent.map((r) => r.packetsPerRequest ?? NaN)),
-      ceiling: median(c.ceiling.map((r) => r.packetsPerRequest ?? NaN)),
-    },
-    /** Cores of the agent's median-rps round. */
-    cores: [...c.agent].sort((a, b) => a.rps - b.rps)[c.agent.length >> 1]!.cores,
-  };
-}
+const detail = ({ rounds, cores, packetsPerRequest, agentCpuUsPerRequest }: Summary) => ({
+  rounds,
+  agentCpuUsPerRequest,
+  packetsPerRequest,
+  cores,
+});
 
 async function main(): Promise<void> {
-  const t0 = performance.now();
   const { chassis, agent, target } = await setUp();
   const memory: Record<string, Record<string, number>> = {};
   const sampleMemory = async (at: string): Promise<void> => {
@@ -480,14 +290,14 @@ async function main(): Promise<void> {
   log(`load from ${vm}: ${WARMUP} s warm-up + ${SECONDS} s counted per run, ${ROUNDS} rounds per comparison`);
   const nova10 = await load('nova alone, 10', undefined, { ...novaSpec, connections: 10 });
   const nova100 = await load('nova alone, 100', undefined, { ...novaSpec, connections: 100 });
-  const at10 = summary(
-    await compare('10', vm, {
+  const at10 = summarize(
+    await compare(ROUNDS, load, '10', vm, {
       agent: { ...agentSpec, connections: 10 },
       ceiling: { ...ceilingSpec, connections: 10 },
     }),
   );
-  const at100 = summary(
-    await compare('100', vm, {
+  const at100 = summarize(
+    await compare(ROUNDS, load, '100', vm, {
       agent: { ...agentSpec, connections: 100 },
       ceiling: { ...ceilingSpec, connections: 100 },
     }),
@@ -495,8 +305,7 @@ async function main(): Promise<void> {
   await sampleMemory('loaded');
   const rowsBefore = await replicaRows(agent);
 
-  let withForeign:
-    (ReturnType<typeof summary> & { foreign: ForeignPorts; sbPortBindings: number }) | undefined;
+  let withForeign: (Summary & { foreign: ForeignPorts; sbPortBindings: number }) | undefined;
   let rowsAfter: Record<string, number> | undefined;
   if (FOREIGN > 0) {
     const foreign = await addForeignPorts(chassis, { ports: FOREIGN });
@@ -506,8 +315,8 @@ async function main(): Promise<void> {
         `networks) in ${foreign.seconds.toFixed(1)} s, northd paused; the SB now holds ${sbPortBindings}`,
     );
     withForeign = {
-      ...summary(
-        await compare('10 +foreign', vm, {
+      ...summarize(
+        await compare(ROUNDS, load, '10 +foreign', vm, {
           agent: { ...agentSpec, connections: 10 },
           ceiling: { ...ceilingSpec, connections: 10 },
         }),
@@ -536,6 +345,8 @@ async function main(): Promise<void> {
     ratio100: at100.ratio,
     p50Ms100: at100.p50Ms,
     p99Ms100: at100.p99Ms,
+    agentCpuUsPerRequest10: at10.agentCpuUsPerRequest,
+    agentCpuUsPerRequest100: at100.agentCpuUsPerRequest,
     novaAlone10: round(nova10.rps),
     novaAlone100: round(nova100.rps),
     ...(withForeign && rowsAfter
@@ -544,6 +355,7 @@ async function main(): Promise<void> {
           ceiling10With50kForeign: withForeign.ceiling,
           ratio10With50kForeign: withForeign.ratio,
           p99Ms10With50kForeign: withForeign.p99Ms,
+          agentCpuUsPerRequest10With50kForeign: withForeign.agentCpuUsPerRequest,
           foreignPortBindings: withForeign.foreign.portBindings,
           sbPortBindings: withForeign.sbPortBindings,
           sbReplicaRowsWith50kForeign: rowsAfter.OVN_Southbound,
@@ -560,15 +372,16 @@ async function main(): Promise<void> {
     ),
     replicaRowsByTable: { before: rowsBefore, ...(rowsAfter ? { withForeign: rowsAfter } : {}) },
     detail: {
-      at10: { rounds: at10.rounds, cores: at10.cores, packetsPerRequest: at10.packetsPerRequest },
-      at100: { rounds: at100.rounds, cores: at100.cores, packetsPerRequest: at100.packetsPerRequest },
-      ...(withForeign ? { with50kForeign: { rounds: withForeign.rounds, cores: withForeign.cores } } : {}),
+      at10: detail(at10),
+      at100: detail(at100),
+      ...(withForeign ? { with50kForeign: detail(withForeign) } : {}),
       nova: { cores10: nova10.cores, cores100: nova100.cores },
     },
     targets: {
       ratio10: at10.ratio >= TARGETS.ratio10,
       p99Ms10: at10.p99Ms < TARGETS.p99Ms10,
-      ...(withForeign ? { sameWith50kForeign: withForeign.ratio >= TARGETS.foreignShare * at10.ratio } : {}),
+      // Absolute medians: the ceiling swings more with other tenants than the agent does.
+      ...(withForeign ? { sameWith50kForeign: withForeign.rps >= TARGETS.foreignShare * at10.rps } : {}),
       rssMb: memory.loaded!.rssMb! < TARGETS.rssMb,
     },
     vsNeutron: {
@@ -577,7 +390,8 @@ async function main(): Promise<void> {
       ceilingShare10: round(at10.ratio / NEUTRON.ceilingShare10, 1),
       rss: round(NEUTRON.rssMb / memory.loaded!.rssMb!, 1),
     },
-    benchSeconds: round((performance.now() - t0) / 1000, 1),
+    /** From the chassis start-up (not the wait for the netdev lock) to here. */
+    benchSeconds: round((performance.now() - benchStartedAt) / 1000, 1),
   };
   await cleanup();
   console.log(JSON.stringify(result));
