@@ -9,7 +9,8 @@ commands:
   agent --config-file FILE [...]     run the metadata agent on this chassis
   cleanup --config-file FILE [...]   remove every ovnmeta-* namespace, veth and OVS port
   demo [--once]                      throwaway OVN chassis, two VMs fetching metadata
-  verify [--network ID] [--json]     check, with ovn-trace, that metadata works here
+  verify --config-file FILE [...] [--network ID] [--probe] [--json]
+                                     check, with ovn-trace, that metadata works here
 
 Options are neutron's (neutron_ovn_metadata_agent.ini, neutron.conf); later
 --config-file values win. See docs/configuration.md.
