@@ -26,7 +26,7 @@ import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
-import { AgentProcess, sample } from './lib/agent-process.js';
+import { AgentProcess, cpuSeconds, sample } from './lib/agent-process.js';
 import { checkServed, servedAt, whyNotServed } from './lib/metadata-check.js';
 import { Observer } from './lib/observer.js';
 import {
@@ -160,6 +160,21 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
   // Other work on the machine slows every spawn: say how busy it was.
   const load = loadavg()[0]!;
   log(`cold start: spawning the agent for ${networks.length} networks (load average ${load.toFixed(1)})`);
+  // What the chassis daemons spend meanwhile, to set the agent's CPU against.
+  const daemonCpu = (): Record<string, number> =>
+    Object.fromEntries(
+      (['vswitchd', 'controller', 'ovsdb', 'sb'] as const).map((d) => [
+        d,
+        cpuSeconds(chassis.daemon(d).pid).selfSeconds,
+      ]),
+    );
+  // Their idle rate first (the netdev datapath polls every port): 2 s without the agent.
+  const idleFrom = daemonCpu();
+  await sleep(2000);
+  const daemonsBefore = daemonCpu();
+  const idlePerSecond = Object.fromEntries(
+    Object.entries(daemonsBefore).map(([d, v]) => [d, round((v - idleFrom[d]!) / 2, 2)]),
+  );
   const agent = (made.agent = await AgentProcess.spawn(chassis, {
     novaPort: nova.port,
     secret: SECRET,
@@ -200,6 +215,9 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
   await sleep(500); // a helper exits (and is reaped) just after its listener is handed over
   const memory = agent.memory();
   const cpu = agent.cpu();
+  const daemons = Object.fromEntries(
+    Object.entries(daemonCpu()).map(([d, after]) => [d, round(after - daemonsBefore[d]!, 2)]),
+  );
   log(
     `cold start: last listener ready ${(lastListenerMs / 1000).toFixed(2)} s after the spawn; agent RSS ${memory.rssMb.toFixed(0)} MB`,
   );
@@ -213,7 +231,8 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
     // The agent's own clock: when its last listener of these networks was ready.
     lastListenerLogMs: lastListenerMs,
     agentRssMb: round(memory.rssMb, 1),
-    cpuSeconds: { agent: cpu.selfSeconds, children: cpu.childrenSeconds },
+    cpuSeconds: { agent: cpu.selfSeconds, children: cpu.childrenSeconds, ...daemons },
+    daemonsIdleCpuPerSecond: idlePerSecond,
     loadAverage: round(load, 1),
   };
 }
@@ -302,6 +321,7 @@ async function main(): Promise<void> {
       served: `${served}/${NETWORKS}`,
       rssMb: cold.agentRssMb,
       cpuSeconds: cold.cpuSeconds,
+      daemonsIdleCpuPerSecond: cold.daemonsIdleCpuPerSecond,
       loadAverageAtSpawn: cold.loadAverage,
     },
     ...(bind ?? {}),

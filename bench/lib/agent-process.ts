@@ -111,14 +111,7 @@ export class AgentProcess {
    * and its waited-for children's (ip, ethtool, the netns listen helpers).
    */
   cpu(): { selfSeconds: number; childrenSeconds: number } {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime is field 14 overall.
-    const f = stat
-      .slice(stat.lastIndexOf(')') + 2)
-      .split(' ')
-      .map(Number);
-    const tick = 100; // USER_HZ
-    return { selfSeconds: (f[11]! + f[12]!) / tick, childrenSeconds: (f[13]! + f[14]!) / tick };
+    return cpuSeconds(this.pid);
   }
 
   /** The agent's JSON log lines so far (non-JSON lines, e.g. a stack trace, are skipped). */
@@ -179,6 +172,21 @@ export class AgentProcess {
     await this.#exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * CPU seconds of a process (proc(5) /proc/PID/stat): its own utime+stime,
+ * and that of the children it has waited for.
+ */
+export function cpuSeconds(pid: number): { selfSeconds: number; childrenSeconds: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime is field 14 overall.
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const tick = 100; // USER_HZ
+  return { selfSeconds: (f[11]! + f[12]!) / tick, childrenSeconds: (f[13]! + f[14]!) / tick };
 }
 
 /** A TCP port free on 127.0.0.1 right now (the agent binds it a moment later). */
