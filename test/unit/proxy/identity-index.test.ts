@@ -123,7 +123,8 @@ describe('IdentityIndex', () => {
     expect(index.lookup('net1', '')).toEqual({ kind: 'none' });
   });
 
-  it('stays O(1): 100k ports, lookups do not depend on the table size', () => {
+  // Timing is bench/ material; this checks that 100k ports index and resolve.
+  it('holds 100k ports across 1,000 networks and finds every one', () => {
     const index = new IdentityIndex();
     for (let i = 0; i < 100_000; i++) {
       index.upsertPort(
@@ -135,13 +136,11 @@ describe('IdentityIndex', () => {
         }),
       );
     }
-    const started = performance.now();
     let hits = 0;
     for (let i = 0; i < 100_000; i++) {
       if (index.lookup(`n${i % 1000}`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).kind === 'found')
         hits++;
     }
     expect(hits).toBe(100_000);
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });

@@ -45,7 +45,8 @@ function dumpText(): string {
 }
 
 describe('initial dump of 50,000 Port_Binding rows', () => {
-  it('applies fast (times printed)', () => {
+  // Times are printed, never asserted; the timeout only allows a loaded machine.
+  it('applies fast (times printed)', { timeout: 120_000 }, () => {
     const text = dumpText();
     let t0 = performance.now();
     const msg = parseJsonExact(text) as { result: unknown };

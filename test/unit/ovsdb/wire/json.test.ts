@@ -86,7 +86,7 @@ describe('parseJsonExact', () => {
     });
   }
 
-  it('measures both paths on a 10 MB update (printed, not asserted)', () => {
+  it('measures both paths on a 10 MB update (printed, not asserted)', { timeout: 120_000 }, () => {
     const rows: Record<string, unknown> = {};
     for (let i = 0; i < 20_000; i++)
       rows[`${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`] = {
