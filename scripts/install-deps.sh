@@ -17,6 +17,10 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# `npm install`, not `npm ci`: it installs the versions package-lock.json
+# pins all the same, but tolerates optional platform packages the registry
+# cannot serve (rollup's for other platforms are missing from the registry
+# we reach, so they are absent from the lock and `npm ci` refuses it).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
