@@ -20,7 +20,7 @@
 // neutron-ovn-metadata-agent on this machine, same topology: 111 s for the
 // 100-network cold start, about 1.2 s from binding to metadata served.
 //
-//   npm run bench -- provision [--networks 100] [--binds 10] [--workers N]
+//   npm run bench -- provision [--networks 100] [--binds 10] [--workers N] [--resync S]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -46,6 +46,8 @@ const arg = (name: string, fallback: number): number => {
 const NETWORKS = arg('networks', 100);
 const BINDS = arg('binds', 10);
 const WORKERS = process.argv.includes('--workers') ? arg('workers', 8) : undefined;
+/** The agent's resync_interval; a short one shows what a full pass does to a new binding. */
+const RESYNC = process.argv.includes('--resync') ? arg('resync', 300) : undefined;
 const SECRET = `bench-${process.pid}`;
 const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };
 
@@ -179,6 +181,7 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
     novaPort: nova.port,
     secret: SECRET,
     workers: WORKERS,
+    resyncSeconds: RESYNC,
   }));
   let plumbedCount = 0;
   const progress = setInterval(() => log(`  ${plumbedCount}/${networks.length} plumbed`), 2000);
@@ -330,6 +333,7 @@ async function main(): Promise<void> {
     reconciles,
     meanReconcileMs: reconciles > 0 ? round((reconcileSeconds / reconciles) * 1000, 1) : undefined,
     workers: WORKERS ?? 8,
+    resyncSeconds: RESYNC ?? 300,
     cpus: cpus().length,
     vsNeutron: {
       ...(NETWORKS === 100 ? { coldStart: round(NEUTRON.coldStart100Seconds / cold.seconds, 1) } : {}),

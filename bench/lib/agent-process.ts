@@ -23,6 +23,8 @@ export interface AgentProcessOptions {
   readonly secret: string;
   /** [ovnmeta] reconcile_workers; default the agent's (8). */
   readonly workers?: number;
+  /** [ovnmeta] resync_interval in seconds; default the agent's (300). */
+  readonly resyncSeconds?: number;
   /** Port of the admin (/metrics) endpoint; the option takes no port 0. */
   readonly adminPort: number;
 }
@@ -43,6 +45,7 @@ export function benchIni(chassis: Chassis, o: AgentProcessOptions): string {
     '[ovnmeta]',
     `metrics_bind = 127.0.0.1:${o.adminPort}`,
     ...(o.workers === undefined ? [] : [`reconcile_workers = ${o.workers}`]),
+    ...(o.resyncSeconds === undefined ? [] : [`resync_interval = ${o.resyncSeconds}`]),
     '',
   ].join('\n');
 }
