@@ -25,7 +25,9 @@
 // Also: the agent's RSS and peak RSS at each stage (/proc/<pid>/status), its
 // replica row counts before and after the foreign rows (/metrics
 // ovnmeta_replica_rows), and per run the cores each process used and the
-// whole machine's, to see which one is the limit (bench/lib/load-run.ts).
+// whole machine's, to see which one is the limit (bench/lib/load-run.ts),
+// and the datapath packets per request at the VM's port (lib/host-probe.ts).
+// Pairing and medians: lib/compare.ts; agent /metrics readers: lib/agent-probe.ts.
 // Progress goes to stderr; the last stdout line is one JSON object:
 //   {"rps10":…,"ceiling10":…,"ratio10":…,"p99Ms10":…,"rps100":…,"rssMb":…,…}
 // neutron-ovn-metadata-agent on this machine, same topology: ~315 req/s at 10
@@ -226,12 +228,14 @@ async function setUp(): Promise<{ chassis: Chassis; agent: AgentProcess; target:
     ...(AGENT_NODE_OPTIONS === undefined ? [] : [AGENT_NODE_OPTIONS]),
     ...(PROFILE_DIR === undefined ? [] : [`--import=${await profilerPreload(PROFILE_DIR)}`]),
   ];
+  const ownNodeOptions = process.env.NODE_OPTIONS;
   if (nodeOptions.length > 0) process.env.NODE_OPTIONS = nodeOptions.join(' ');
   let agent: AgentProcess;
   try {
     agent = made.agent = await AgentProcess.spawn(chassis, { novaPort: nova.port, secret: SECRET });
   } finally {
-    delete process.env.NODE_OPTIONS;
+    if (ownNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = ownNodeOptions;
   }
   await withTimeout(
     Promise.race([
