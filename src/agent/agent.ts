@@ -257,7 +257,8 @@ export class Agent {
 
   /** Enqueue every network known to the SB or the host (periodic full pass). */
   async resync(): Promise<void> {
-    for (const net of await this.#allKeys()) this.#queue.add(net);
+    // Low priority: a network an event names meanwhile goes first.
+    for (const net of await this.#allKeys()) this.#queue.add(net, 'low');
   }
 
   /** Resolves when no reconcile is queued or running. */
