@@ -233,9 +233,10 @@ export class Agent {
     });
 
     await this.#sb.start();
+    // Our Chassis row is in the replica now: the conditions need its uuid.
+    this.#refreshChassis();
     await this.#conditions.settle();
     this.#sbSynced = true;
-    this.#refreshChassis();
 
     // 4. First pass: every network with local ports or a namespace here.
     for (const net of await this.#allKeys()) this.#queue.add(net);
