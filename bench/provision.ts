@@ -28,6 +28,8 @@ import { startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, cpuSeconds, sample } from './lib/agent-process.js';
 import { checkServed, servedAt, whyNotServed } from './lib/metadata-check.js';
+import { numberArg } from './lib/args.js';
+import { withTimeout } from './lib/host-probe.js';
 import { Observer } from './lib/observer.js';
 import {
   hostCleanupScript,
@@ -39,10 +41,7 @@ import {
   type BenchNetwork,
 } from './lib/topology.js';
 
-const arg = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at === -1 ? fallback : Number(process.argv[at + 1]);
-};
+const arg = numberArg;
 const NETWORKS = arg('networks', 100);
 const BINDS = arg('binds', 10);
 const WORKERS = process.argv.includes('--workers') ? arg('workers', 8) : undefined;
@@ -137,18 +136,6 @@ async function buildTopology(chassis: Chassis, observer: Observer, networks: Ben
     `${networks.length} VM ports bound by ovn-controller`,
   );
   log(`${networks.length} networks with a bound VM in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, networks: BenchNetwork[]) {

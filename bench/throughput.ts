@@ -53,6 +53,7 @@ import { compare, summarize, type Summary } from './lib/compare.js';
 import { loadFrom, type RunContext } from './lib/load-run.js';
 import type { LoadSpec } from './lib/loadgen.js';
 import { NovaProcess } from './lib/nova-process.js';
+import { numberArg } from './lib/args.js';
 import { Observer } from './lib/observer.js';
 import {
   hostCleanupScript,
@@ -64,10 +65,7 @@ import {
   type BenchNetwork,
 } from './lib/topology.js';
 
-const arg = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at === -1 ? fallback : Number(process.argv[at + 1]);
-};
+const arg = numberArg;
 const NETWORKS = arg('networks', 100);
 const SECONDS = arg('seconds', 5);
 const WARMUP = arg('warmup', 1);

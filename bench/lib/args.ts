@@ -1,0 +1,5 @@
+// `--name N` from the bench's command line, or the fallback.
+export function numberArg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at === -1 ? fallback : Number(process.argv[at + 1]);
+}
