@@ -3,10 +3,14 @@
 // ifindex) and OVS port (same row) — and serves again; a clean SIGTERM
 // leaves the namespaces in place; namespaces nobody needs are torn down at
 // start-up, half-made ones repaired.
-import { readFile, stat } from 'node:fs/promises';
+import { execa } from 'execa';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { run, type Chassis, type Network, type Vm, type VmPort } from '../../src/sandbox/index.js';
-import { spawnAgent, SECRET } from '../support/agent.js';
+import { agentIni, spawnAgent, SECRET } from '../support/agent.js';
+
+const MAIN = resolve(import.meta.dirname, '../../dist/cli/main.js');
 import { startChassis } from '../support/chassis.js';
 import { startFakeNova, type FakeNova } from '../support/fake-nova.js';
 import { createNetwork, createVmPort } from '../support/neutron.js';
@@ -141,5 +145,18 @@ describe('agent restarts', () => {
       10_000,
       'stale gone',
     );
+  });
+
+  test('`ovnmeta cleanup` removes every ovnmeta namespace, veth and OVS port', async () => {
+    expect(await kill('SIGTERM')).toBe(0);
+    const ini = join(chassis.dir, 'cleanup.ini');
+    await writeFile(ini, agentIni(chassis, { novaPort: nova.port }));
+    const r = await execa('node', [MAIN, 'cleanup', '--config-file', ini], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`ovnmeta-${net.id}`);
+    const id = net.id.slice(0, 10);
+    expect(await stat(`/run/netns/ovnmeta-${net.id}`).catch(() => 'gone')).toBe('gone');
+    expect(await stat(`/sys/class/net/tap${id}0`).catch(() => 'gone')).toBe('gone');
+    expect(await chassis.vsctl('--bare', '--columns=name', 'find', 'Port', `name=tap${id}0`)).toBe('');
   });
 });
