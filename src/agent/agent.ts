@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { listNamespaces, NAMESPACE_PREFIX } from '../namespace/index.js';
+import { listNamespaces, NAMESPACE_PREFIX, vethNames } from '../namespace/index.js';
 import { OvsdbClient, type Replica } from '../ovsdb/index.js';
 import { IdentityIndex, createMetadataProxy, type MetadataProxy } from '../proxy/index.js';
 import { metadataAgentId } from './chassis-id.js';
@@ -184,7 +184,7 @@ export class Agent {
       agentId: metadataAgentId(this.#local.systemId),
       bridge: this.#local.bridge,
       agentDownTimeSeconds: config.DEFAULT.agent_down_time,
-      transact: (ops) => this.#sb.transact(ops as never),
+      transact: (ops) => this.#sb.transact(ops),
       onError: (what, err) => this.#log.warn({ err }, `Chassis_Private ${what} failed; will retry`),
       onWritten: (what, value) =>
         what === 'register'
@@ -214,7 +214,7 @@ export class Agent {
       concurrency: config.ovnmeta.reconcile_workers,
       handler: async (networkId) => {
         const report = await this.#reconciler.reconcile(networkId);
-        const veth = `tap${networkId.slice(0, 10)}0`;
+        const veth = vethNames(networkId).root;
         if (report.intent === 'serve') this.#served.set(veth, networkId);
         else this.#served.delete(veth);
         this.metrics.networksServed.set(this.#proxy.listeners().length);

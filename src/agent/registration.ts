@@ -11,11 +11,13 @@
  * Mutations keep the write atomic against ovn-controller's own keys.
  */
 
+import type { WireOperation } from '../ovsdb/index.js';
+
 export const METADATA_ID_KEY = 'neutron:ovn-metadata-id';
 export const BRIDGE_KEY = 'neutron:ovn-bridge';
 export const SB_CFG_KEY = 'neutron:ovn-metadata-sb-cfg';
 
-type Op = Record<string, unknown>;
+type Op = WireOperation;
 
 export function registrationOps(
   rowUuid: string,
