@@ -4,8 +4,8 @@
  * networks need metadata" and "What one network's plumbing looks like").
  * No I/O; tested on plain rows.
  */
-import { eui64LinkLocal, namespaceName, vethNames } from '../namespace/index.js';
-import { ipv4InCidr, parseCidr, parseMacEntry, portAddresses, type Cidr } from './ip.js';
+import { eui64LinkLocal, namespaceName, parseCidr, vethNames, type Cidr } from '../namespace/index.js';
+import { ipv4InCidr, parseMacEntry, portAddresses } from './ip.js';
 import {
   CIDRS,
   DEVICE_ID,
@@ -120,7 +120,7 @@ export function desiredNetwork(input: NetworkInputs): NetworkIntent {
 
   const addresses = new Set<string>([METADATA_V4_CIDR]);
   for (const cidr of cidrs) {
-    if (cidr.version === 4 && localV4.some((ip) => ipv4InCidr(ip, cidr))) addresses.add(cidr.text);
+    if (cidr.family === 4 && localV4.some((ip) => ipv4InCidr(ip, cidr))) addresses.add(cidr.text);
   }
   if (ipv6) {
     addresses.add(METADATA_V6_CIDR);

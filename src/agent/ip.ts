@@ -1,9 +1,10 @@
 /**
  * Address helpers for the desired-state computation: parsing the SB `mac`
- * column ("MAC IP IP...") and neutron's `neutron:cidrs`, and IPv4 subnet
- * membership. Pure.
+ * column ("MAC IP IP...") and IPv4 subnet membership (CIDRs are parsed,
+ * in canonical form, by src/namespace). Pure.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import type { Cidr } from '../namespace/index.js';
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 
@@ -39,34 +40,16 @@ export function portAddresses(mac: readonly string[]): MacEntry[] {
   return out;
 }
 
-export interface Cidr {
-  readonly text: string;
-  readonly ip: string;
-  readonly prefix: number;
-  readonly version: 4 | 6;
-}
-
-export function parseCidr(text: string): Cidr | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = text.slice(0, slash);
-  const p = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(p)) return undefined;
-  const prefix = Number(p);
-  if (isIPv4(ip) && prefix <= 32) return { text, ip, prefix, version: 4 };
-  if (isIPv6(ip) && prefix <= 128) return { text, ip, prefix, version: 6 };
-  return undefined;
-}
-
 export function ipv4ToInt(ip: string): number {
   let n = 0;
   for (const part of ip.split('.')) n = n * 256 + Number(part);
   return n;
 }
 
+/** Whether an IPv4 address lies in an IPv4 CIDR (parsed by src/namespace's parseCidr). */
 export function ipv4InCidr(ip: string, cidr: Cidr): boolean {
-  if (cidr.version !== 4 || !isIPv4(ip)) return false;
-  if (cidr.prefix === 0) return true;
-  const size = 2 ** (32 - cidr.prefix);
-  return Math.floor(ipv4ToInt(ip) / size) === Math.floor(ipv4ToInt(cidr.ip) / size);
+  if (cidr.family !== 4 || !isIPv4(ip)) return false;
+  if (cidr.prefixlen === 0) return true;
+  const size = 2 ** (32 - cidr.prefixlen);
+  return Math.floor(ipv4ToInt(ip) / size) === Math.floor(ipv4ToInt(cidr.address) / size);
 }
