@@ -29,6 +29,7 @@ import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, cpuSeconds, sample } from './lib/agent-process.js';
 import { checkServed, servedAt, whyNotServed } from './lib/metadata-check.js';
 import { numberArg } from './lib/args.js';
+import { cleanupOnSignals } from './lib/interrupt.js';
 import { withTimeout } from './lib/host-probe.js';
 import { Observer } from './lib/observer.js';
 import {
@@ -93,12 +94,7 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanupOnSignals(cleanup, log);
 // Last resort if the process dies some other way: no agent, no namespaces left.
 process.once('exit', () => {
   if (made.agent?.running) process.kill(made.agent.pid, 'SIGKILL');

@@ -54,6 +54,7 @@ import { loadFrom, type RunContext } from './lib/load-run.js';
 import type { LoadSpec } from './lib/loadgen.js';
 import { NovaProcess } from './lib/nova-process.js';
 import { numberArg } from './lib/args.js';
+import { cleanupOnSignals } from './lib/interrupt.js';
 import { Observer } from './lib/observer.js';
 import {
   hostCleanupScript,
@@ -119,12 +120,7 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanupOnSignals(cleanup, log);
 // Last resort if the process dies some other way: no agent, no children, no namespaces left.
 process.once('exit', () => {
   for (const child of [...made.loads, made.ceiling, made.nova?.child]) child?.kill('SIGKILL');
