@@ -8,7 +8,24 @@ import type { DaemonSpec } from './daemon.js';
 import { SandboxTimeoutError } from './errors.js';
 import { sleep } from './run.js';
 
-export type DaemonName = 'ovsdb' | 'vswitchd' | 'nb' | 'sb' | 'northd' | 'controller';
+export type DaemonName =
+  | 'ovsdb'
+  | 'vswitchd'
+  | 'nb'
+  | 'sb'
+  | 'northd'
+  | 'controller'
+  // A clustered SB (ChassisOptions.sbRelay): 'sb' is its first member,
+  // 'sb2' and 'sb3' the others, 'relay' an ovsdb-server relay in front.
+  | 'sb2'
+  | 'sb3'
+  | 'relay';
+
+/** The database servers of a chassis (each has a unix socket). */
+export type DbServerName = 'ovsdb' | 'nb' | 'sb' | 'sb2' | 'sb3' | 'relay';
+
+/** The SB's Raft members when clustered, in order. */
+export const SB_MEMBERS = ['sb', 'sb2', 'sb3'] as const;
 
 export interface ChassisLayout {
   readonly dir: string;
@@ -22,10 +39,12 @@ export interface ChassisLayout {
    * address.
    */
   readonly sbPort: number;
+  /** A 3-member Raft SB with a relay in front (ovsdb(7) "Relay Service Model"). */
+  readonly sbCluster: boolean;
 }
 
 /** The unix socket of a database server, for `unix:` remotes. */
-export function socketOf(dir: string, daemon: 'ovsdb' | 'nb' | 'sb'): string {
+export function socketOf(dir: string, daemon: DbServerName): string {
   return join(dir, daemon === 'ovsdb' ? 'db.sock' : `${daemon}.sock`);
 }
 
@@ -35,13 +54,14 @@ export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpe
   const common = [`--pidfile=${file('pid')}`, '--detach', `--log-file=${file('log')}`];
   const unixctl = `--unixctl=${file('ctl')}`;
   const ovsdb = (db: string, extra: string[] = []): string[] => [
-    join(dir, db),
-    `--remote=punix:${socketOf(dir, daemon as 'ovsdb' | 'nb' | 'sb')}`,
+    db.startsWith('relay:') ? db : join(dir, db),
+    `--remote=punix:${socketOf(dir, daemon as DbServerName)}`,
     ...extra,
     unixctl,
     ...common,
   ];
   const ovsDb = `unix:${socketOf(dir, 'ovsdb')}`;
+  const sbDb = sbRemote(layout);
   const [command, args] = ((): [string, string[]] => {
     switch (daemon) {
       case 'ovsdb':
@@ -50,6 +70,13 @@ export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpe
         return ['ovsdb-server', ovsdb('nb.db')];
       case 'sb':
         return ['ovsdb-server', ovsdb('sb.db', [`--remote=ptcp:${layout.sbPort}:127.0.0.1`])];
+      case 'sb2':
+      case 'sb3':
+        return ['ovsdb-server', ovsdb(`${daemon}.db`)];
+      case 'relay':
+        // ovsdb-server(1): `relay:SCHEMA_NAME:REMOTE`; reads are served from
+        // the relay's copy, transactions forwarded to the cluster.
+        return ['ovsdb-server', ovsdb(`relay:OVN_Southbound:${sbDb}`)];
       case 'vswitchd':
         // --enable-dummy registers the `dummy` dpif (lib/dummy.c): dpif-netdev
         // without kernel tap devices.
@@ -60,12 +87,7 @@ export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpe
       case 'northd':
         return [
           'ovn-northd',
-          [
-            `--ovnnb-db=unix:${socketOf(dir, 'nb')}`,
-            `--ovnsb-db=unix:${socketOf(dir, 'sb')}`,
-            unixctl,
-            ...common,
-          ],
+          [`--ovnnb-db=unix:${socketOf(dir, 'nb')}`, `--ovnsb-db=${sbDb}`, unixctl, ...common],
         ];
       case 'controller':
         // ovn-controller 23.03 has no --unixctl: its socket is
@@ -81,6 +103,12 @@ export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpe
     logFile: file('log'),
     env: layout.env,
   };
+}
+
+/** The SB remote of ovn-northd, ovn-controller and the ctl tools: the cluster's members when clustered. */
+export function sbRemote(layout: Pick<ChassisLayout, 'dir' | 'sbCluster'>): string {
+  const members = layout.sbCluster ? SB_MEMBERS : (['sb'] as const);
+  return members.map((m) => `unix:${socketOf(layout.dir, m)}`).join(',');
 }
 
 /** The unixctl socket of a running daemon. */

@@ -7,6 +7,10 @@
 // note in netdev-lock.ts: only one `netdev` chassis per machine, any number
 // of `dummy` ones).
 //
+// With `sbRelay` the SB is a 3-member Raft cluster with an ovsdb-server relay
+// in front (ovsdb(7) "Relay Service Model"): northd, ovn-controller and the
+// ctl tools use the cluster, an agent may be pointed at the relay.
+//
 // Start-up runs independent steps in parallel: the three databases are
 // created and served at once, the OVS db is configured (--no-wait) while
 // northd starts, then vswitchd, then ovn-controller; ready means the SB
@@ -19,6 +23,8 @@ import {
   controlSocket,
   daemonSpec,
   readListeningPort,
+  sbRemote,
+  SB_MEMBERS,
   socketOf,
   type DaemonName,
 } from './chassis-daemons.js';
@@ -54,6 +60,14 @@ export interface ChassisOptions {
   readonly lockTimeoutMs?: number;
   /** Parent of the temp dir (default the OS temp dir). */
   readonly parentDir?: string;
+  /**
+   * A 3-member Raft SB (daemons 'sb', 'sb2', 'sb3') with an ovsdb-server
+   * relay ('relay', `sbRelayRemote`) in front of it: ovn-northd,
+   * ovn-controller and the ctl tools use the cluster (`sbRemote` is the
+   * members' list), an agent may use the relay. Default false: one
+   * standalone SB.
+   */
+  readonly sbRelay?: boolean;
 }
 
 /** Something a chassis must remove when it stops (a VM, a fake chassis). */
@@ -81,12 +95,13 @@ export class Chassis {
     readonly systemId: string,
     readonly bridge: string,
     readonly datapathType: 'netdev' | 'dummy',
+    readonly sbCluster = false,
   ) {
     this.env = Object.fromEntries(
       ['OVS_RUNDIR', 'OVS_LOGDIR', 'OVS_DBDIR', 'OVN_RUNDIR', 'OVN_LOGDIR', 'OVN_DBDIR'].map((k) => [k, dir]),
     );
     this.ovsDbRemote = `unix:${socketOf(dir, 'ovsdb')}`;
-    this.sbRemote = `unix:${socketOf(dir, 'sb')}`;
+    this.sbRemote = sbRemote({ dir, sbCluster });
     this.nbRemote = `unix:${socketOf(dir, 'nb')}`;
   }
 
@@ -112,6 +127,19 @@ export class Chassis {
 
   get sbPort(): number {
     return this.#sbPort;
+  }
+
+  /** The SB relay's unix remote (chassis started with `sbRelay`). */
+  get sbRelayRemote(): string {
+    if (!this.sbCluster) throw new Error(`chassis ${this.name}: started without sbRelay`);
+    return `unix:${socketOf(this.dir, 'relay')}`;
+  }
+
+  /** Restarts the SB relay on the same socket (chassis started with `sbRelay`). */
+  async restartRelay(): Promise<void> {
+    await this.daemon('relay').stop();
+    await this.#start('relay');
+    await this.#waitDbConnected('relay');
   }
 
   /** One of the chassis daemons (its pid; crash tests: kill, sigstop, sigcont). */
@@ -249,8 +277,8 @@ export class Chassis {
     }
     await attempt(() => vswitchd?.stop() ?? Promise.resolve());
     await Promise.all(
-      ['ovsdb', 'nb', 'sb'].map((n) =>
-        attempt(() => this.#daemons.get(n as DaemonName)?.stop() ?? Promise.resolve()),
+      (['ovsdb', 'nb', 'relay', ...SB_MEMBERS] as const).map((n) =>
+        attempt(() => this.#daemons.get(n)?.stop() ?? Promise.resolve()),
       ),
     );
     await attempt(() => this.#lock?.release() ?? Promise.resolve());
@@ -267,12 +295,23 @@ export class Chassis {
     if (this.datapathType === 'netdev') this.#lock = await acquireNetdevLock(this.dir, lockTimeoutMs);
     const t0 = performance.now();
     this.#lockWaitMs = Math.round(t0 - tLock);
-    await Promise.all(
-      (['ovs', 'nb', 'sb'] as const).map((db) =>
+    await Promise.all([
+      ...(['ovs', 'nb'] as const).map((db) =>
         run('ovsdb-tool', ['create', join(this.dir, `${db === 'ovs' ? 'conf' : db}.db`), SCHEMAS[db]]),
       ),
-    );
-    await Promise.all([this.#start('ovsdb'), this.#start('nb'), this.#start('sb')]);
+      this.#createSb(),
+    ]);
+    await Promise.all([
+      this.#start('ovsdb'),
+      this.#start('nb'),
+      ...(this.sbCluster ? SB_MEMBERS : (['sb'] as const)).map((m) => this.#start(m)),
+    ]);
+    if (this.sbCluster) {
+      // --detach returns before a member has joined (ovsdb-server(1)).
+      await Promise.all(SB_MEMBERS.map((m) => this.#waitDbConnected(m)));
+      await this.#start('relay');
+      await this.#waitDbConnected('relay');
+    }
     const externalIds = [
       `external_ids:system-id=${quote(this.systemId)}`,
       `external_ids:hostname=${quote(this.name)}`,
@@ -311,6 +350,31 @@ export class Chassis {
     this.#startupMs = Math.round(performance.now() - t0);
   }
 
+  /** The SB database file(s): standalone, or a Raft cluster of three over unix sockets. */
+  async #createSb(): Promise<void> {
+    const db = (m: string): string => join(this.dir, `${m}.db`);
+    const raft = (m: string): string => `unix:${join(this.dir, `${m}.raft`)}`;
+    if (!this.sbCluster) {
+      await run('ovsdb-tool', ['create', db('sb'), SCHEMAS.sb]);
+      return;
+    }
+    await run('ovsdb-tool', ['create-cluster', db('sb'), SCHEMAS.sb, raft('sb')]);
+    await Promise.all(
+      SB_MEMBERS.slice(1).map((m) =>
+        run('ovsdb-tool', ['join-cluster', db(m), 'OVN_Southbound', raft(m), raft('sb')]),
+      ),
+    );
+  }
+
+  /** `ovsdb-client wait … connected`: a Raft member joined, a relay reached its source. */
+  async #waitDbConnected(server: 'sb' | 'sb2' | 'sb3' | 'relay'): Promise<void> {
+    await run(
+      'ovsdb-client',
+      ['--timeout=30', 'wait', `unix:${socketOf(this.dir, server)}`, 'OVN_Southbound', 'connected'],
+      { env: this.env },
+    );
+  }
+
   // The bridge's internal interface gets an ofport once the datapath opened;
   // a netdev datapath whose taps another vswitchd holds (one outside any
   // sandbox: the lock covers ours) reports the error there instead.
@@ -337,6 +401,7 @@ export class Chassis {
       env: this.env,
       datapathType: this.datapathType,
       sbPort: this.#sbPort,
+      sbCluster: this.sbCluster,
     };
     const daemon = await new Daemon(daemonSpec(layout, name)).start();
     this.#daemons.set(name, daemon);
@@ -364,6 +429,7 @@ export async function startChassis(options: ChassisOptions = {}): Promise<Chassi
     options.systemId ?? name,
     options.bridge ?? 'br-int',
     options.datapathType ?? 'netdev',
+    options.sbRelay ?? false,
   );
   try {
     await chassis.boot(options.lockTimeoutMs ?? 60_000);

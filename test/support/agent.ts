@@ -20,6 +20,8 @@ export interface AgentIni {
   readonly extra?: string;
   /** Leave [ovn] ovn_sb_connection unset: the agent must use ovn-remote. */
   readonly sbFromOvnRemote?: boolean;
+  /** [ovn] ovn_sb_connection; default the chassis' SB (`chassis.sbRemote`). */
+  readonly sbConnection?: string;
 }
 
 export function agentIni(chassis: Chassis, o: AgentIni): string {
@@ -33,7 +35,7 @@ export function agentIni(chassis: Chassis, o: AgentIni): string {
     '[ovs]',
     `ovsdb_connection = ${chassis.ovsDbRemote}`,
     '[ovn]',
-    o.sbFromOvnRemote ? '' : `ovn_sb_connection = ${chassis.sbRemote}`,
+    o.sbFromOvnRemote ? '' : `ovn_sb_connection = ${o.sbConnection ?? chassis.sbRemote}`,
     'ovsdb_probe_interval = 5000',
     'ovsdb_retry_max_interval = 2',
     '[ovnmeta]',
