@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CliUsageError, usageLine } from './args.js';
 import { pino } from 'pino';
 import { Agent, parseConfig } from '../agent/index.js';
 import { removePlumbing, vethNames } from '../namespace/index.js';
@@ -44,7 +45,12 @@ async function teardown(demo: Demo): Promise<void> {
 }
 
 export async function demo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { once: { type: 'boolean', default: false } } });
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { once: { type: 'boolean', default: false } } }));
+  } catch (err) {
+    throw new CliUsageError(`ovnmeta demo: ${usageLine(err)}`, { cause: err });
+  }
   const d: Demo = { networks: [], vms: [] };
   let interrupted = false;
   const onSignal = () => {

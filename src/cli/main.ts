@@ -1,33 +1,40 @@
 // ovnmeta command line: `agent`, `cleanup`, `demo`, `verify`.
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Agent, AgentConfigError, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
+import { CliUsageError, configFilesFor, parseCommand } from './args.js';
 
 const usage = `usage: ovnmeta <command> [options]
 
 commands:
-  agent --config-file FILE [...]     run the metadata agent on this chassis
-  cleanup --config-file FILE [...]   remove every ovnmeta-* namespace, veth and OVS port
+  agent [CONFIG]                     run the metadata agent on this chassis
+  cleanup [CONFIG]                   remove every ovnmeta-* namespace, veth and OVS port
   demo [--once]                      throwaway OVN chassis, two VMs fetching metadata
-  verify --config-file FILE [...] [--network ID] [--probe] [--json]
+  verify [CONFIG] [--network ID] [--probe] [--json]
                                      check, with ovn-trace, that metadata works here
 
-Options are neutron's (neutron_ovn_metadata_agent.ini, neutron.conf); later
---config-file values win. See docs/configuration.md.
+CONFIG is oslo.config's: --config-file FILE and --config-dir DIR (its *.conf,
+sorted), repeatable, applied in command-line order, later values win. Without
+--config-file, neutron.conf, neutron-ovn-metadata-agent.conf and
+neutron-ovn-agent.conf are looked for in ~/.neutron/, ~/, /etc/neutron/, /etc/;
+without --config-dir, the same names with .conf.d. Options are neutron's
+(neutron_ovn_metadata_agent.ini, neutron_ovn_agent.ini, neutron.conf).
+See docs/configuration.md.
 `;
 
-async function config(argv: string[]): Promise<AgentConfig> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { 'config-file': { type: 'string', multiple: true } },
-    allowPositionals: false,
-  });
-  return loadConfig({ files: values['config-file'] ?? [], env: process.env });
+async function config(command: string, argv: string[]): Promise<{ cfg: AgentConfig; files: string[] }> {
+  const { values, configArgs } = parseCommand(command, argv, { help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  const files = configFilesFor(configArgs);
+  return { cfg: await loadConfig({ files, env: process.env }), files };
 }
 
 async function agent(argv: string[]): Promise<void> {
-  const cfg = await config(argv);
+  const { cfg, files } = await config('agent', argv);
   const logger = pino({ level: cfg.DEFAULT.debug ? 'debug' : 'info', base: { service: 'ovnmeta' } });
+  logger.info({ config_files: files }, 'configuration read');
   const running = await Agent.start({ config: cfg, logger });
   let stopping = false;
   const stop = (signal: string) => {
@@ -47,7 +54,7 @@ async function agent(argv: string[]): Promise<void> {
 }
 
 async function cleanup(argv: string[]): Promise<void> {
-  const cfg = await config(argv);
+  const { cfg } = await config('cleanup', argv);
   const report = await cleanupHost(cfg.ovs.ovsdb_connection);
   process.stdout.write(
     `removed ${report.namespaces.length} namespaces, ${report.ovsPorts.length} OVS ports\n`,
@@ -69,6 +76,10 @@ if (!run) {
   process.exitCode = command === undefined || command === '--help' || command === 'help' ? 0 : 2;
 } else {
   run(rest).catch((err: unknown) => {
+    if (err instanceof CliUsageError) {
+      process.stderr.write(`${err.message} (ovnmeta --help)\n`);
+      process.exit(2);
+    }
     if (err instanceof AgentConfigError || (err as { code?: string }).code?.startsWith('AGENT_CONFIG')) {
       process.stderr.write(`ovnmeta: ${(err as Error).message}\n`);
       process.exit(2);

@@ -8,6 +8,7 @@ export const AGENT_CONFIG_ERROR_CODES = [
   'AGENT_CONFIG_FILE_NOT_FOUND',
   'AGENT_CONFIG_FILE_UNREADABLE',
   'AGENT_CONFIG_SYNTAX',
+  'AGENT_CONFIG_DIR_NOT_FOUND',
 ] as const;
 
 /** Where an option's effective value came from. */
@@ -92,6 +93,17 @@ export class AgentConfigFileUnreadableError extends Error {
   }
 }
 
+/** AGENT_CONFIG_DIR_NOT_FOUND: a --config-dir that does not exist (oslo's ConfigDirNotFoundError). */
+export class AgentConfigDirNotFoundError extends Error {
+  readonly code = 'AGENT_CONFIG_DIR_NOT_FOUND';
+  readonly retryable = false;
+
+  constructor(readonly dir: string) {
+    super(`--config-dir ${dir} does not exist`);
+    this.name = 'AgentConfigDirNotFoundError';
+  }
+}
+
 /** AGENT_CONFIG_SYNTAX: a line that oslo.config would refuse too. */
 export class AgentConfigSyntaxError extends Error {
   readonly code = 'AGENT_CONFIG_SYNTAX';
@@ -110,4 +122,8 @@ export class AgentConfigSyntaxError extends Error {
 }
 
 export type AgentConfigFailure =
-  AgentConfigError | AgentConfigFileNotFoundError | AgentConfigFileUnreadableError | AgentConfigSyntaxError;
+  | AgentConfigError
+  | AgentConfigDirNotFoundError
+  | AgentConfigFileNotFoundError
+  | AgentConfigFileUnreadableError
+  | AgentConfigSyntaxError;

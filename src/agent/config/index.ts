@@ -1,4 +1,16 @@
 // Agent configuration: neutron's oslo ini files -> frozen, typed AgentConfig.
+export {
+  CONFIG_PROGS,
+  CONFIG_PROJECT,
+  configSearchDirs,
+  findConfigDirs,
+  findConfigFiles,
+  nodeDiscoveryFs,
+  resolveConfigFiles,
+  type ConfigArg,
+  type ConfigSearch,
+  type DiscoveryFs,
+} from './discover.js';
 export { loadConfig, parseConfig, type ConfigText, type LoadConfigOptions } from './load.js';
 export { redactedConfig, optionSource, REDACTED } from './redact.js';
 export {
@@ -13,6 +25,7 @@ export type { HostPort } from './formats.js';
 export { renderConfigDoc } from './doc.js';
 export {
   AGENT_CONFIG_ERROR_CODES,
+  AgentConfigDirNotFoundError,
   AgentConfigError,
   AgentConfigFileNotFoundError,
   AgentConfigFileUnreadableError,

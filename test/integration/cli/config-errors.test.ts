@@ -1,7 +1,7 @@
 // `ovnmeta agent` with a bad config: a clear message naming the option, the
 // file and what is expected, exit 2, before touching anything.
 import { execa } from 'execa';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -58,5 +58,79 @@ describe('ovnmeta agent: configuration errors', () => {
     expect(r.timedOut).toBe(true); // still running: no config error
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('ovnmeta agent starting');
+  });
+});
+
+// Every command-line mistake: exit 2, one line naming the option, no stack.
+describe('ovnmeta agent|cleanup|verify: command-line mistakes are usage errors', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown option', ['--config-dirr', '/tmp'], /unknown option --config-dirr/],
+    ['missing value at the end', ['--config-file'], /option --config-file needs a value/],
+    [
+      'missing value before another option',
+      ['--config-dir', '--config-file=/x'],
+      /option --config-dir needs a value/,
+    ],
+    ['empty value', ['--config-file='], /option --config-file needs a value/],
+    ['a positional argument', ['extra'], /unexpected argument extra/],
+    [
+      'a --config-dir that does not exist',
+      ['--config-dir', '/nonexistent/ovnmeta.d'],
+      /--config-dir \/nonexistent\/ovnmeta\.d does not exist/,
+    ],
+  ];
+  for (const command of ['agent', 'cleanup', 'verify']) {
+    for (const [what, args, message] of cases) {
+      test(`${command}: ${what}`, async () => {
+        const r = await execa('node', [MAIN, command, ...args], {
+          reject: false,
+          timeout: 20_000,
+          env: { HOME: dir },
+        });
+        expect(r.exitCode).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).not.toMatch(/\n\s+at |TypeError|ERR_PARSE_ARGS/);
+      });
+    }
+  }
+});
+
+describe('where the configuration comes from', () => {
+  test('--config-dir DIR reads its *.conf (not other names), after the --config-file before it', async () => {
+    const d = join(dir, 'agent.conf.d');
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, '10-bad.conf'), '[DEFAULT]\nnova_metadata_port = ten\n');
+    await writeFile(join(d, '20-bad.conf'), '[ovn]\novsdb_probe_interval = twenty\n');
+    await writeFile(join(d, 'ignored.ini'), '[DEFAULT]\nmetadata_backlog = nope\n');
+    const before = join(dir, 'before.conf');
+    await writeFile(before, '[DEFAULT]\nnova_metadata_port = 8775\n');
+    const r = await execa('node', [MAIN, 'agent', '--config-file', before, '--config-dir', d], {
+      reject: false,
+      timeout: 20_000,
+      env: { HOME: dir },
+    });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`nova_metadata_port = "ten" in ${join(d, '10-bad.conf')}`);
+    expect(r.stderr).toContain(`ovsdb_probe_interval = "twenty" in ${join(d, '20-bad.conf')}`);
+    expect(r.stderr).not.toContain('metadata_backlog');
+  });
+
+  test('no arguments: ~/.neutron/neutron.conf and ~/.neutron/neutron.conf.d/*.conf are found, as oslo finds them', async () => {
+    const home = join(dir, 'home');
+    await mkdir(join(home, '.neutron', 'neutron.conf.d'), { recursive: true });
+    await writeFile(join(home, '.neutron', 'neutron.conf'), '[DEFAULT]\nnova_metadata_port = from-home\n');
+    await writeFile(
+      join(home, '.neutron', 'neutron.conf.d', '50-x.conf'),
+      '[DEFAULT]\nagent_down_time = from-dir\n',
+    );
+    const r = await execa('node', [MAIN, 'agent'], { reject: false, timeout: 20_000, env: { HOME: home } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(
+      `nova_metadata_port = "from-home" in ${join(home, '.neutron', 'neutron.conf')}`,
+    );
+    expect(r.stderr).toContain(
+      `agent_down_time = "from-dir" in ${join(home, '.neutron', 'neutron.conf.d', '50-x.conf')}`,
+    );
   });
 });

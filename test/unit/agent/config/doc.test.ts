@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
 import {
   AGENT_CONFIG_ERROR_CODES,
+  AgentConfigDirNotFoundError,
   AgentConfigError,
   AgentConfigFileNotFoundError,
   AgentConfigFileUnreadableError,
@@ -33,6 +34,7 @@ test('docs/errors.md lists every AGENT_CONFIG_ code with its class, and the clas
     new AgentConfigFileNotFoundError('/x'),
     new AgentConfigFileUnreadableError('/x', { cause: new Error('EACCES') }),
     new AgentConfigSyntaxError('/x', 1, 'empty key'),
+    new AgentConfigDirNotFoundError('/x'),
   ];
   expect(samples.map((e) => e.code).sort()).toEqual([...AGENT_CONFIG_ERROR_CODES].sort());
   for (const e of samples) {
