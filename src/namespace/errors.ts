@@ -1,6 +1,7 @@
 // The NETNS_* error catalogue (docs/architecture.md "Errors"). Callers branch
 // on `code`; `retryable` says whether the reconciler should back off and try
 // again (true) or wait for the desired state to change (false).
+import { CodedError } from '../common/coded-error.js';
 
 /** Every code this layer throws, for the catalogue test against docs/errors.md. */
 export const NETNS_ERROR_CODES = [
@@ -13,14 +14,8 @@ export const NETNS_ERROR_CODES = [
 
 export type NetnsErrorCode = (typeof NETNS_ERROR_CODES)[number];
 
-export abstract class NetnsError extends Error {
-  abstract readonly code: NetnsErrorCode;
-  abstract readonly retryable: boolean;
-
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class NetnsError extends CodedError {
+  abstract override readonly code: NetnsErrorCode;
 }
 
 /**

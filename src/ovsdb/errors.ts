@@ -16,16 +16,11 @@
  * Callers branch on `code` (or `instanceof`), never on message text.
  * `retryable` says whether the same request may succeed later unchanged.
  */
+import { CodedError } from '../common/coded-error.js';
 
-export abstract class OvsdbError extends Error {
+export abstract class OvsdbError extends CodedError {
   /** The stable catalogue code, also available on the class as `static code`. */
-  abstract readonly code: `OVSDB_${string}`;
-  abstract readonly retryable: boolean;
-
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  abstract override readonly code: `OVSDB_${string}`;
 }
 
 /** A wire value does not have the shape its column type requires (RFC 7047 §5.1). */

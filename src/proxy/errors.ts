@@ -1,15 +1,10 @@
 // The proxy's error catalogue. Callers branch on `code`, never on message
 // text; `retryable` says whether the same call may succeed later unchanged.
 // docs/errors.md lists every code here (test/unit/proxy/errors.test.ts checks).
+import { CodedError } from '../common/coded-error.js';
 
-export abstract class ProxyError extends Error {
-  abstract readonly code: `PROXY_${string}`;
-  abstract readonly retryable: boolean;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class ProxyError extends CodedError {
+  abstract override readonly code: `PROXY_${string}`;
 }
 
 /** A listening socket could not be made: address in use (a leftover haproxy),

@@ -1,15 +1,10 @@
 // Failures of the OVN sandbox (tests, benches, `ovnmeta demo`). The sandbox
 // is tooling, not an agent layer, so its codes carry their own SANDBOX_
 // prefix; they follow the house rules otherwise.
+import { CodedError } from '../common/coded-error.js';
 
-export abstract class SandboxError extends Error {
-  abstract readonly code: `SANDBOX_${string}`;
-  abstract readonly retryable: boolean;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class SandboxError extends CodedError {
+  abstract override readonly code: `SANDBOX_${string}`;
 }
 
 /** A command (ovs-vsctl, ovn-nbctl, ip, …) exited non-zero or did not start. */

@@ -2,6 +2,7 @@
 // reaches the user as such (exit 2); the others are caught and become the
 // reason of a failed check, so that one unreachable piece never hides the
 // verdict on the rest.
+import { CodedError } from '../common/coded-error.js';
 
 export const VERIFY_ERROR_CODES = [
   'AGENT_VERIFY_USAGE',
@@ -11,14 +12,8 @@ export const VERIFY_ERROR_CODES = [
 
 export type VerifyErrorCode = (typeof VERIFY_ERROR_CODES)[number];
 
-export abstract class VerifyError extends Error {
-  abstract readonly code: VerifyErrorCode;
-  abstract readonly retryable: boolean;
-
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class VerifyError extends CodedError {
+  abstract override readonly code: VerifyErrorCode;
 }
 
 /** Bad command-line arguments (exit 2). */

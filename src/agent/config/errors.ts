@@ -1,6 +1,12 @@
 // Configuration failures. None is retryable: the files must be fixed.
 // Messages name the option, its section and where the value came from, and
 // never contain the value of a sensitive option.
+import { CodedError } from '../../common/coded-error.js';
+
+/** The base of the agent's AGENT_* errors. */
+export abstract class AgentError extends CodedError {
+  abstract override readonly code: `AGENT_${string}`;
+}
 
 /** Every code of this module, for the catalogue test against docs/errors.md. */
 export const AGENT_CONFIG_ERROR_CODES = [
@@ -49,7 +55,7 @@ function problemLine(p: ConfigProblem): string {
  * All bad options are reported at once, one per line, so that one edit fixes
  * them all.
  */
-export class AgentConfigError extends Error {
+export class AgentConfigError extends AgentError {
   readonly code = 'AGENT_CONFIG_INVALID';
   readonly retryable = false;
   readonly problems: readonly ConfigProblem[];
@@ -59,13 +65,12 @@ export class AgentConfigError extends Error {
     super(
       lines.length === 1 ? (lines[0] as string) : `${lines.length} invalid options:\n  ${lines.join('\n  ')}`,
     );
-    this.name = 'AgentConfigError';
     this.problems = Object.freeze([...problems]);
   }
 }
 
 /** AGENT_CONFIG_FILE_NOT_FOUND: a --config-file that does not exist. */
-export class AgentConfigFileNotFoundError extends Error {
+export class AgentConfigFileNotFoundError extends AgentError {
   readonly code = 'AGENT_CONFIG_FILE_NOT_FOUND';
   readonly retryable = false;
 
@@ -74,12 +79,11 @@ export class AgentConfigFileNotFoundError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`config file ${file} does not exist`, options);
-    this.name = 'AgentConfigFileNotFoundError';
   }
 }
 
 /** AGENT_CONFIG_FILE_UNREADABLE: it exists but cannot be read (permissions, a directory…). */
-export class AgentConfigFileUnreadableError extends Error {
+export class AgentConfigFileUnreadableError extends AgentError {
   readonly code = 'AGENT_CONFIG_FILE_UNREADABLE';
   readonly retryable = false;
 
@@ -89,7 +93,6 @@ export class AgentConfigFileUnreadableError extends Error {
   ) {
     const reason = (options.cause as NodeJS.ErrnoException | undefined)?.code ?? String(options.cause);
     super(`config file ${file} cannot be read (${reason})`, options);
-    this.name = 'AgentConfigFileUnreadableError';
   }
 }
 
@@ -105,7 +108,7 @@ export class AgentConfigDirNotFoundError extends Error {
 }
 
 /** AGENT_CONFIG_SYNTAX: a line that oslo.config would refuse too. */
-export class AgentConfigSyntaxError extends Error {
+export class AgentConfigSyntaxError extends AgentError {
   readonly code = 'AGENT_CONFIG_SYNTAX';
   readonly retryable = false;
 
@@ -117,7 +120,6 @@ export class AgentConfigSyntaxError extends Error {
   ) {
     // The line's text is not quoted: it may be a secret written wrongly.
     super(`config file ${file} line ${line}: ${reason}`, options);
-    this.name = 'AgentConfigSyntaxError';
   }
 }
 
