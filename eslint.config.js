@@ -1,4 +1,5 @@
 // Lint rules, including the module boundaries of docs/architecture.md:
+// src/common is a pure leaf (addresses, the error base) that every layer uses;
 // src/ovsdb imports no other layer; src/namespace knows no SB or proxy;
 // src/proxy knows no iproute2 or SB; only src/agent joins them. The pure
 // parts of src/ovsdb (wire/, replica/, framing, jsonrpc) may not touch sockets.
@@ -24,6 +25,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  layer(
+    ['src/common/**/*.ts'],
+    [
+      {
+        group: [
+          '**/ovsdb/**',
+          '**/namespace/**',
+          '**/proxy/**',
+          '**/agent/**',
+          '**/verify/**',
+          '**/sandbox/**',
+          '**/cli/**',
+        ],
+        message: 'src/common is a pure leaf that every layer may use: it imports no layer',
+      },
+      {
+        group: ['node:*', 'net', 'tls', 'fs', 'fs/promises', 'child_process', 'execa'],
+        message: 'src/common is pure: no I/O',
+      },
+    ],
+  ),
   layer(
     ['src/ovsdb/**/*.ts'],
     [

@@ -4,8 +4,9 @@
  * networks need metadata" and "What one network's plumbing looks like").
  * No I/O; tested on plain rows.
  */
-import { eui64LinkLocal, namespaceName, parseCidr, vethNames, type Cidr } from '../namespace/index.js';
-import { ipv4InCidr, parseMacEntry, portAddresses } from './ip.js';
+import { cidrContains, eui64LinkLocal, parseCidr, type Cidr } from '../common/address.js';
+import { namespaceName, vethNames } from '../namespace/index.js';
+import { parseMacEntry, portAddresses } from './port-addresses.js';
 import {
   CIDRS,
   DEVICE_ID,
@@ -120,11 +121,11 @@ export function desiredNetwork(input: NetworkInputs): NetworkIntent {
 
   const addresses = new Set<string>([METADATA_V4_CIDR]);
   for (const cidr of cidrs) {
-    if (cidr.family === 4 && localV4.some((ip) => ipv4InCidr(ip, cidr))) addresses.add(cidr.text);
+    if (cidr.family === 4 && localV4.some((ip) => cidrContains(cidr, ip))) addresses.add(cidr.text);
   }
   if (ipv6) {
     addresses.add(METADATA_V6_CIDR);
-    addresses.add(`${eui64LinkLocal(parsed.mac)}/64`);
+    addresses.add(`${eui64LinkLocal(parsed.mac)!}/64`);
   }
 
   let mtu = parseMtu(meta.externalIds.get(MTU));

@@ -5,7 +5,7 @@
  * A port whose datapath is not yet known is fed when the datapath arrives.
  */
 import type { IdentityIndex } from '../proxy/index.js';
-import { portAddresses } from './ip.js';
+import { portAddresses } from './port-addresses.js';
 import {
   decodePortBinding,
   isBoundTo,

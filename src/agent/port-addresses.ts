@@ -1,16 +1,9 @@
 /**
- * Address helpers for the desired-state computation: parsing the SB `mac`
- * column ("MAC IP IP...") and IPv4 subnet membership (CIDRs are parsed,
- * in canonical form, by src/namespace). Pure.
+ * The SB `mac` column of a Port_Binding ("MAC IP IP...", ovn-sb(5)) as
+ * addresses the agent can use. Address syntax itself is src/common/address.ts.
+ * Pure.
  */
-import { isIPv4, isIPv6 } from 'node:net';
-import type { Cidr } from '../namespace/index.js';
-
-const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
-
-export function isMac(s: string): boolean {
-  return MAC.test(s);
-}
+import { canonicalMac, ipFamily } from '../common/address.js';
 
 export interface MacEntry {
   readonly mac: string;
@@ -24,10 +17,10 @@ export interface MacEntry {
  */
 export function parseMacEntry(entry: string): MacEntry | undefined {
   const tokens = entry.trim().split(/\s+/);
-  const mac = tokens[0];
-  if (mac === undefined || !isMac(mac)) return undefined;
-  const ips = tokens.slice(1).filter((t) => isIPv4(t) || isIPv6(t));
-  return { mac: mac.toLowerCase(), ips };
+  const mac = canonicalMac(tokens[0] ?? '');
+  if (mac === undefined) return undefined;
+  const ips = tokens.slice(1).filter((t) => ipFamily(t) !== undefined);
+  return { mac, ips };
 }
 
 /** All addresses of a port: every parseable entry of its `mac` column. */
@@ -38,18 +31,4 @@ export function portAddresses(mac: readonly string[]): MacEntry[] {
     if (parsed) out.push(parsed);
   }
   return out;
-}
-
-export function ipv4ToInt(ip: string): number {
-  let n = 0;
-  for (const part of ip.split('.')) n = n * 256 + Number(part);
-  return n;
-}
-
-/** Whether an IPv4 address lies in an IPv4 CIDR (parsed by src/namespace's parseCidr). */
-export function ipv4InCidr(ip: string, cidr: Cidr): boolean {
-  if (cidr.family !== 4 || !isIPv4(ip)) return false;
-  if (cidr.prefixlen === 0) return true;
-  const size = 2 ** (32 - cidr.prefixlen);
-  return Math.floor(ipv4ToInt(ip) / size) === Math.floor(ipv4ToInt(cidr.address) / size);
 }

@@ -2,8 +2,7 @@
 // checksum fill) and the OVS port that plugs it into br-int, as plain
 // RFC 7047 operations. Knows no SB (docs/architecture.md).
 export * from './errors.js';
-export { NAMESPACE_PREFIX, namespaceName, vethNames, eui64LinkLocal, normalizeMac } from './names.js';
-export { parseCidr, canonicalAddress, type Cidr } from './cidr.js';
+export { NAMESPACE_PREFIX, namespaceName, vethNames } from './names.js';
 export { execaRunner, type CommandRunner, type CommandResult, type RunOptions } from './runner.js';
 export { namespaceEnv, type NamespaceEnv } from './env.js';
 export type {

@@ -6,7 +6,7 @@
 // offload (no sysfs file shows device features). A fresh network thus costs
 // no spawn at all to inspect, a converged one one (two with checksum fill).
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { parseCidr } from './cidr.js';
+import { parseCidr } from '../common/address.js';
 import { namespaceEnv, type NamespaceEnv } from './env.js';
 import { NetnsInspectError } from './errors.js';
 import { isSoundPair } from './plan.js';

@@ -1,9 +1,8 @@
 // Checks on what the agent asks for, before anything touches the host: every
 // name becomes a token of an `ip -batch` line and a path under /run/netns or
 // /sys/class/net, so names are whitelisted, not escaped. Pure.
-import { parseCidr } from './cidr.js';
+import { canonicalMac, parseCidr } from '../common/address.js';
 import { NetnsInvalidDesiredError } from './errors.js';
-import { normalizeMac } from './names.js';
 import type { DesiredPlumbing } from './types.js';
 
 /**
@@ -23,7 +22,7 @@ export function validateDesired(desired: DesiredPlumbing): DesiredPlumbing {
   if (vethRoot === vethInside) {
     throw new NetnsInvalidDesiredError(namespace, 'vethInside', vethInside, 'same name as vethRoot');
   }
-  const mac = normalizeMac(desired.mac);
+  const mac = canonicalMac(desired.mac);
   // Bit 0 of the first octet set is a multicast MAC: the kernel refuses it
   // for an Ethernet device (eth_validate_addr), as it does all zeros.
   if (mac === undefined || (Number.parseInt(mac.slice(0, 2), 16) & 1) === 1 || mac === '00:00:00:00:00:00') {

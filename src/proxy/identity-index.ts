@@ -12,7 +12,7 @@
 //   with networks that left the chassis.
 
 import { ProxyInvalidPortError } from './errors.js';
-import { canonicalIp, canonicalMac, canonicalPeer, linkLocalMac } from './ip-address.js';
+import { canonicalHostIp, canonicalMac, canonicalPeerIp, linkLocalMac } from '../common/address.js';
 
 export interface PortIdentity {
   /** Stable key chosen by the feeder, e.g. the Port_Binding logical_port. */
@@ -90,7 +90,7 @@ export class IdentityIndex implements IdentitySource {
   lookup(network: string, sourceIp: string): IdentityLookup {
     const entries = this.#networks.get(network);
     if (entries === undefined) return NONE;
-    const ip = canonicalPeer(sourceIp);
+    const ip = canonicalPeerIp(sourceIp);
     if (ip === undefined) return NONE;
     const mac = linkLocalMac(ip);
     const keys = mac === undefined ? entries.byIp.get(ip) : entries.byMac.get(mac);
@@ -107,7 +107,7 @@ export class IdentityIndex implements IdentitySource {
       throw new ProxyInvalidPortError(port.key, `malformed MAC ${JSON.stringify(port.mac)}`);
     const ips: string[] = [];
     for (const text of port.ips) {
-      const ip = canonicalIp(text);
+      const ip = canonicalHostIp(text);
       if (ip === undefined) throw new ProxyInvalidPortError(port.key, `malformed IP ${JSON.stringify(text)}`);
       if (!ips.includes(ip)) ips.push(ip);
     }

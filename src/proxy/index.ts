@@ -6,7 +6,6 @@ export { createMetadataProxy } from './metadata-proxy.js';
 export type { EnsureResult, ListenerInfo, ListenerSpec, MetadataProxy } from './metadata-proxy.js';
 export { IdentityIndex } from './identity-index.js';
 export type { IdentityLookup, IdentitySource, PortIdentity } from './identity-index.js';
-export { canonicalIp, canonicalMac, linkLocalMac } from './ip-address.js';
 export {
   DEFAULT_LIMITS,
   DEFAULT_LISTEN,

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 
 import { ProxyNovaBadResponseError, ProxyNovaTimeoutError, ProxyNovaUnreachableError } from './errors.js';
 import type { IdentitySource } from './identity-index.js';
-import { canonicalPeer } from './ip-address.js';
+import { canonicalPeerIp } from '../common/address.js';
 import type { LimitOptions, ProxyMetricsHooks } from './options.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { NovaRelay } from './relay.js';
@@ -123,7 +123,7 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
     let source: string | undefined;
     if (context.kind === 'netns') {
       network = context.network;
-      source = canonicalPeer(socket.remoteAddress ?? '');
+      source = canonicalPeerIp(socket.remoteAddress ?? '');
       if (source === undefined) return reply.code(400).type(TEXT).send('Bad Request');
       request.metaNetwork = network;
       request.metaSource = source;
@@ -135,7 +135,7 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
       // repeats with ", ", so the last element is haproxy's.
       network = lastListElement(request.headers['x-ovn-network-id']);
       const forwarded = lastListElement(request.headers['x-forwarded-for']);
-      source = forwarded === undefined ? undefined : canonicalPeer(forwarded);
+      source = forwarded === undefined ? undefined : canonicalPeerIp(forwarded);
       request.metaNetwork = network ?? null;
       request.metaSource = source ?? null;
       if (network === undefined || source === undefined) {

@@ -41,7 +41,6 @@ export {
 export { FakeChassis, addFakeChassis, bindPortElsewhere } from './fake-chassis.js';
 export { Daemon, startDaemon, stopAllDaemons, isAlive, type DaemonSpec } from './daemon.js';
 export { NETDEV_LOCK } from './netdev-lock.js';
-export { linkLocalOf, parseCidr } from './ip.js';
 export { run, runRaw, sleep, type RunResult } from './run.js';
 export {
   SandboxError,

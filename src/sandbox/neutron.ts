@@ -13,7 +13,7 @@
 // from .10 up. Every operation is one ovn-nbctl transaction.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { quote, type Chassis } from './chassis.js';
-import { contains, nthAddress, parseCidr, parseIp, type Cidr } from './ip.js';
+import { cidrContains, cidrNetwork, ipFamily, nthAddress, parseCidr, type Cidr } from '../common/address.js';
 
 export const METADATA_DEVICE_OWNER = 'network:distributed';
 const FIRST_VM_OFFSET = 10;
@@ -82,7 +82,14 @@ function state(network: Network): NetworkState {
 }
 
 function cidrOf(cidr: Cidr, ip: string): string {
-  return `${ip}/${cidr.prefix}`;
+  return `${ip}/${cidr.prefixlen}`;
+}
+
+/** A subnet as neutron's IPAM sees it: host bits cleared; malformed text throws. */
+function subnetOf(text: string): Cidr {
+  const cidr = parseCidr(text);
+  if (cidr === undefined) throw new Error(`not a CIDR: ${text}`);
+  return cidrNetwork(cidr);
 }
 
 /** `set Logical_Switch_Port` arguments for a map column, one key each. */
@@ -116,10 +123,10 @@ function metadataPortArgs(net: NetworkState): string[] {
 
 /** Records a subnet; an IPv4 one gives the metadata port its .2 address. */
 function takeSubnet(net: NetworkState, text: string): void {
-  const cidr = parseCidr(text);
+  const cidr = subnetOf(text);
   net.subnets.push(cidr.text);
   net.next.set(cidr.text, FIRST_VM_OFFSET);
-  if (cidr.version === 4) {
+  if (cidr.family === 4) {
     const ip = nthAddress(cidr, METADATA_OFFSET);
     net.used.add(ip);
     const port = net.metadataPort;
@@ -185,10 +192,10 @@ export interface VmPortOptions {
 function allocate(net: NetworkState): string {
   const first = net.subnets[0];
   if (first === undefined) throw new Error(`network ${net.id} has no subnet to allocate from`);
-  const cidr = parseCidr(first);
+  const cidr = subnetOf(first);
   for (let offset = net.next.get(first) ?? FIRST_VM_OFFSET; ; offset++) {
     const ip = nthAddress(cidr, offset);
-    if (!contains(cidr, ip)) throw new Error(`subnet ${first} of network ${net.id} is full`);
+    if (!cidrContains(cidr, ip)) throw new Error(`subnet ${first} of network ${net.id} is full`);
     if (!net.used.has(ip)) {
       net.next.set(first, offset + 1);
       return ip;
@@ -200,9 +207,9 @@ export async function createVmPort(network: Network, options: VmPortOptions = {}
   const net = state(network);
   const ips = options.ips ?? [allocate(net)];
   const cidrs = ips.map((ip) => {
-    const subnet = net.subnets.map(parseCidr).find((c) => contains(c, ip));
-    const bits = parseIp(ip).version === 4 ? 32 : 128;
-    return `${ip}/${subnet?.prefix ?? bits}`;
+    const subnet = net.subnets.map(subnetOf).find((c) => cidrContains(c, ip));
+    const bits = ipFamily(ip) === 6 ? 128 : 32;
+    return `${ip}/${subnet?.prefixlen ?? bits}`;
   });
   for (const ip of ips) net.used.add(ip);
   const port: VmPort = {

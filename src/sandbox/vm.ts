@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { quote, type Chassis, type Owned } from './chassis.js';
 import { SandboxCurlError } from './errors.js';
-import { contains, parseCidr } from './ip.js';
+import { cidrContains, parseCidr } from '../common/address.js';
 import type { VmPort } from './neutron.js';
 import { run, runRaw, type RunResult } from './run.js';
 
@@ -122,7 +122,8 @@ function metadataGateway(port: VmPort): string | undefined {
   const meta = port.network.metadataPort;
   for (const ip of port.ips) {
     for (const [i, cidr] of meta.cidrs.entries()) {
-      if (contains(parseCidr(cidr), ip)) return meta.ips[i];
+      const parsed = parseCidr(cidr);
+      if (parsed !== undefined && cidrContains(parsed, ip)) return meta.ips[i];
     }
   }
   return undefined;

@@ -7,7 +7,8 @@
 // check already failed for that reason: deleting the namespace must read as
 // one failure, not six.
 import type { DesiredNetwork } from '../agent/index.js';
-import { isSoundPair, parseCidr, type ActualPlumbing } from '../namespace/index.js';
+import { parseCidr } from '../common/address.js';
+import { isSoundPair, type ActualPlumbing } from '../namespace/index.js';
 import type { Check, CheckName, OvsObservation } from './types.js';
 
 const pass = (name: CheckName, detail: string): Check => ({ name, status: 'pass', detail });

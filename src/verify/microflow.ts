@@ -8,8 +8,8 @@
 // fe80::a9fe:a9fe on its link, which is the metadata port's MAC as well.
 // ovn-trace(8): the microflow needs inport, eth.src (port security) and
 // eth.dst for L2, ip src/dst and ip.ttl for L3.
-import { eui64LinkLocal } from '../namespace/index.js';
-import { portAddresses } from '../agent/ip.js';
+import { eui64LinkLocal } from '../common/address.js';
+import { portAddresses } from '../agent/port-addresses.js';
 import type { PortBinding } from '../agent/sb-rows.js';
 
 export const METADATA_IPV4 = '169.254.169.254';
@@ -36,7 +36,7 @@ export function vmSource(port: PortBinding): VmSource | undefined {
     if (v4 !== undefined) return { family: 4, mac: e.mac, ip: v4 };
   }
   const v6 = entries.find((e) => e.ips.length > 0);
-  return v6 && { family: 6, mac: v6.mac, ip: eui64LinkLocal(v6.mac) };
+  return v6 && { family: 6, mac: v6.mac, ip: eui64LinkLocal(v6.mac)! };
 }
 
 /** The microflow for `port` to the metadata port's `metadataMac`, or undefined (see vmSource). */

@@ -18,7 +18,7 @@ import {
   type Network,
   type VmPort,
 } from '../support/neutron.js';
-import { linkLocalOf, METADATA_IP, startVm } from '../support/vm.js';
+import { eui64LinkLocal, METADATA_IP, startVm } from '../support/vm.js';
 
 let chassis: Chassis;
 /** Links that existed before this file ran, so teardown checks only ours. */
@@ -190,7 +190,7 @@ describe('a network with a VM on this chassis', () => {
     const p = await createVmPort(v6, { ips: ['10.77.0.20', 'fd00:77::20'] });
     const vm = await startVm(chassis, p, { ipv6: true });
     const addrs = (await vm.exec(['ip', '-o', '-6', 'addr', 'show', 'dev', 'eth0'])).stdout;
-    expect(addrs).toContain(`${linkLocalOf(p.mac)}/64`);
+    expect(addrs).toContain(`${eui64LinkLocal(p.mac)}/64`);
     expect(addrs).toContain('fd00:77::20/64');
     expect(addrs).not.toContain('tentative');
     expect(p.cidrs).toEqual(['10.77.0.20/24', 'fd00:77::20/64']);

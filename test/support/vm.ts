@@ -4,8 +4,8 @@ export {
   startVm,
   METADATA_IP,
   METADATA_IPV6,
-  linkLocalOf,
   type VmOptions,
   type CurlOptions,
   type CurlResult,
 } from '../../src/sandbox/index.js';
+export { eui64LinkLocal } from '../../src/common/address.js';

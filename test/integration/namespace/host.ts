@@ -3,8 +3,8 @@
 // host with plain iproute2, and cleanup of exactly what a test made.
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
+import { eui64LinkLocal } from '../../../src/common/address.js';
 import {
-  eui64LinkLocal,
   execaRunner,
   vethNames,
   type CommandRunner,

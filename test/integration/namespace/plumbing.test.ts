@@ -11,10 +11,10 @@ import {
   listNamespaces,
   namespaceInode,
   NetnsCommandError,
-  parseCidr,
   removePlumbing,
   type DesiredPlumbing,
 } from '../../../src/namespace/index.js';
+import { parseCidr } from '../../../src/common/address.js';
 import {
   cidrsOf,
   cleanup,

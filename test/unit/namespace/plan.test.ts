@@ -1,8 +1,8 @@
 // planPlumbing on data: every way one network's plumbing can be found on a
 // host, and the exact steps (and spawns) that repair it.
 import { describe, expect, it } from 'vitest';
+import { eui64LinkLocal } from '../../../src/common/address.js';
 import {
-  eui64LinkLocal,
   planPlumbing,
   plumbingCommands,
   type ActualPlumbing,
