@@ -97,13 +97,12 @@ export class AgentConfigFileUnreadableError extends AgentError {
 }
 
 /** AGENT_CONFIG_DIR_NOT_FOUND: a --config-dir that does not exist (oslo's ConfigDirNotFoundError). */
-export class AgentConfigDirNotFoundError extends Error {
+export class AgentConfigDirNotFoundError extends AgentError {
   readonly code = 'AGENT_CONFIG_DIR_NOT_FOUND';
   readonly retryable = false;
 
   constructor(readonly dir: string) {
     super(`--config-dir ${dir} does not exist`);
-    this.name = 'AgentConfigDirNotFoundError';
   }
 }
 
