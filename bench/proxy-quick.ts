@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 
 import { createMetadataProxy, IdentityIndex, signInstanceId } from '../src/proxy/index.js';
+import { cpuSeconds } from './lib/load-run.js';
 import { startFakeNova } from '../test/support/fake-nova.js';
 import { makeNetwork, removeAll } from '../test/integration/proxy/netns.js';
 
@@ -103,9 +104,26 @@ function startProcess(cmd: string, args: string[]): Promise<{ child: ChildProces
   });
 }
 
-const show = (name: string, r: LoadResult): string =>
+const show = (name: string, r: LoadResult & { cpuUs?: number }): string =>
   `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   ` +
-  `max ${r.max.toFixed(1)} ms   errors ${r.errors}   statuses ${JSON.stringify(r.statuses)}`;
+  `max ${r.max.toFixed(1)} ms   errors ${r.errors}` +
+  (r.cpuUs === undefined ? '' : `   server CPU ${r.cpuUs.toFixed(1)} µs/req`) +
+  `   statuses ${JSON.stringify(r.statuses)}`;
+
+/** A load run and the CPU the serving side spent per request meanwhile. */
+async function measured(
+  serverCpuSeconds: () => number,
+  run: Promise<LoadResult>,
+): Promise<LoadResult & { cpuUs: number }> {
+  const before = serverCpuSeconds();
+  const result = await run;
+  return { ...result, cpuUs: ((serverCpuSeconds() - before) / result.requests) * 1e6 };
+}
+/** This process (the proxy runs in it): user + system seconds. */
+const ownCpuSeconds = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 
 async function main(): Promise<void> {
   if (process.argv.includes('--nova')) {
@@ -164,13 +182,22 @@ async function main(): Promise<void> {
       `ensureListener (one namespace): ${openMs.toFixed(1)} ms; ${connections} connections, ${seconds} s each`,
     );
     console.log(
-      show('ceiling (node http in netns)', await load(net.vmNamespace, 'http://169.254.169.254:81', path)),
+      show(
+        'ceiling (node http in netns)',
+        await measured(
+          () => cpuSeconds(ceiling.child.pid),
+          load(net.vmNamespace, 'http://169.254.169.254:81', path),
+        ),
+      ),
     );
     console.log(
       show('fake nova alone (root ns)', await load(undefined, `http://127.0.0.1:${novaPort}`, path, signed)),
     );
     console.log(
-      show('ovnmeta proxy -> fake nova', await load(net.vmNamespace, 'http://169.254.169.254', path)),
+      show(
+        'ovnmeta proxy -> fake nova',
+        await measured(ownCpuSeconds, load(net.vmNamespace, 'http://169.254.169.254', path)),
+      ),
     );
     await proxy.close();
 
@@ -181,7 +208,12 @@ async function main(): Promise<void> {
       logger: pino(pino.destination({ dest: '/dev/null', sync: false })),
     });
     await logged.ensureListener({ network: net.network, namespace: net.namespace });
-    console.log(show('  same, access log on', await load(net.vmNamespace, 'http://169.254.169.254', path)));
+    console.log(
+      show(
+        '  same, access log on',
+        await measured(ownCpuSeconds, load(net.vmNamespace, 'http://169.254.169.254', path)),
+      ),
+    );
     await logged.close();
   } finally {
     for (const child of children) child.kill('SIGKILL');

@@ -33,7 +33,13 @@ async function config(command: string, argv: string[]): Promise<{ cfg: AgentConf
 
 async function agent(argv: string[]): Promise<void> {
   const { cfg, files } = await config('agent', argv);
-  const logger = pino({ level: cfg.DEFAULT.debug ? 'debug' : 'info', base: { service: 'ovnmeta' } });
+  // Buffered stdout: lines written while a write(2) is in flight go out
+  // together with the next one (one syscall per request otherwise, for the
+  // access log); pino flushes what is left on exit.
+  const logger = pino(
+    { level: cfg.DEFAULT.debug ? 'debug' : 'info', base: { service: 'ovnmeta' } },
+    pino.destination({ dest: 1, sync: false }),
+  );
   logger.info({ config_files: files }, 'configuration read');
   const running = await Agent.start({ config: cfg, logger });
   let stopping = false;

@@ -8,15 +8,13 @@
 // are serialised; different networks proceed in parallel and a failure in one
 // (e.g. a leftover haproxy holding port 80 there) leaves the others alone.
 
-import type http from 'node:http';
-
 import { ProxyClosedError } from './errors.js';
 import { formatAddress, openSockets } from './listener.js';
 import type { HelperListen } from './netns-listen-helper.js';
 import { resolveOptions, type MetadataProxyOptions, type ResolvedOptions } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
 import { NovaRelay } from './relay.js';
-import { createMetadataApp, type ListenerContext, type MetadataApp } from './server.js';
+import { createMetadataApp, type ListenerContext, type ListenerServer, type MetadataApp } from './server.js';
 import { listenUnix, socketModeBits, type SocketOwner, type UnixSocketMode } from './unix-socket.js';
 
 export interface ListenerSpec {
@@ -47,7 +45,7 @@ export interface MetadataProxy {
 
 interface BoundSocket {
   readonly spec: HelperListen;
-  readonly server: http.Server;
+  readonly server: ListenerServer;
   readonly port: number;
 }
 
@@ -76,7 +74,7 @@ class MetadataProxyServer implements MetadataProxy {
   readonly #listeners = new Map<string, NetworkListener>();
   /** Tail of each network's chain of ensure/remove calls. */
   readonly #busy = new Map<string, Promise<unknown>>();
-  readonly #unix: http.Server[] = [];
+  readonly #unix: ListenerServer[] = [];
   #closed = false;
 
   constructor(
@@ -116,7 +114,7 @@ class MetadataProxyServer implements MetadataProxy {
     await Promise.allSettled([...this.#busy.values()]);
     await Promise.all([...this.#listeners.keys()].map((network) => this.#remove(network)));
     await Promise.all(this.#unix.splice(0).map((server) => closeServer(server, this.options.limits)));
-    await this.web.app.close();
+    await this.web.close();
     await this.relay.close();
   }
 
@@ -235,7 +233,7 @@ class MetadataProxyServer implements MetadataProxy {
  * Stops accepting at once (the port is free again when this resolves), lets
  * requests in flight finish for up to `drainMs`, then cuts what is left.
  */
-async function closeServer(server: http.Server, limits: { drainMs: number }): Promise<void> {
+async function closeServer(server: ListenerServer, limits: { drainMs: number }): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;

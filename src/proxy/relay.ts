@@ -3,16 +3,17 @@
 // body, and exactly four headers of ours — never one of the VM's.
 //
 // One undici Pool with keep-alive serves every network: the origin never
-// changes, so a request costs a pooled connection, one headers object and (for
-// a new instance) one HMAC. Because neutron opens a fresh connection per request
-// and we do not, an idempotent request that meets a keep-alive connection nova
-// just closed is retried once. undici checks the headers and body timeouts on
-// a ~0.5 s tick (lib/util/timers.js): plenty for neutron's 60 s.
+// changes, so a request costs a pooled connection, one flat header array, one
+// dispatch handler object and (for a new instance) one HMAC, cached by
+// instance id. Because neutron opens a fresh connection per request and we do
+// not, an idempotent request that meets a keep-alive connection nova just
+// closed is retried once. undici checks the headers and body timeouts on a
+// ~0.5 s tick (lib/util/timers.js): plenty for neutron's 60 s.
 
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 
 import {
   ProxyInvalidOptionsError,
@@ -57,6 +58,13 @@ export function signInstanceId(secret: string, instanceId: string): string {
 export function novaOrigin(nova: Pick<NovaOptions, 'protocol' | 'host' | 'port'>): string {
   const host = nova.host.includes(':') && !nova.host.startsWith('[') ? `[${nova.host}]` : nova.host;
   return `${nova.protocol}://${host}:${nova.port}`;
+}
+
+/** Where a relayed request ends: exactly one of the two is called, once. */
+export interface RelaySink {
+  relayed(response: RelayResponse): void;
+  /** ProxyNovaUnreachableError (503), ProxyNovaTimeoutError (504) or ProxyNovaBadResponseError (500). */
+  failed(error: Error): void;
 }
 
 export class NovaRelay {
@@ -110,54 +118,33 @@ export class NovaRelay {
     return new NovaRelay(nova, pool);
   }
 
-  /** Throws ProxyNovaUnreachableError (503), ProxyNovaTimeoutError (504) or
-   *  ProxyNovaBadResponseError (500). */
-  async forward(request: RelayRequest): Promise<RelayResponse> {
-    const headers = {
-      'x-forwarded-for': request.sourceIp,
-      'x-instance-id': request.instanceId,
-      'x-tenant-id': request.projectId,
-      'x-instance-id-signature': this.#sign(request.instanceId),
-    };
-    try {
-      return await this.#send(request, headers);
-    } catch (error) {
-      if (!RETRY_ONCE_METHODS.has(request.method) || !isStaleConnection(error)) throw this.#classify(error);
-    }
-    try {
-      return await this.#send(request, headers);
-    } catch (error) {
-      throw this.#classify(error);
-    }
+  /**
+   * Asks nova and tells `sink` how it went. The whole answer is collected
+   * before the sink hears of it: a body that stalls half-way still becomes a
+   * 504, as with neutron. Runs on undici's callback interface (dispatch): no
+   * response stream, no async iteration.
+   */
+  forward(request: RelayRequest, sink: RelaySink): void {
+    const headers = [
+      'x-forwarded-for',
+      request.sourceIp,
+      'x-instance-id',
+      request.instanceId,
+      'x-tenant-id',
+      request.projectId,
+      'x-instance-id-signature',
+      this.#sign(request.instanceId),
+    ];
+    new NovaCall(this, request, headers, sink).send();
   }
 
   close(): Promise<void> {
     return this.#pool.close();
   }
 
-  async #send(request: RelayRequest, headers: Record<string, string>): Promise<RelayResponse> {
-    const response = await this.#pool.request({
-      method: request.method as 'GET',
-      path: request.path,
-      headers,
-      body: request.body,
-    });
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      length += chunk.length;
-    }
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-    if (!RELAYED_STATUSES.has(response.statusCode)) {
-      throw new ProxyNovaBadResponseError(this.origin, `unexpected status ${response.statusCode}`);
-    }
-    return {
-      status: response.statusCode,
-      contentType: single(response.headers['content-type']),
-      contentEncoding: single(response.headers['content-encoding']),
-      body,
-    };
+  /** @internal NovaCall's way in. */
+  dispatch(call: NovaCall): void {
+    this.#pool.dispatch(call.options, call);
   }
 
   #sign(instanceId: string): string {
@@ -170,7 +157,8 @@ export class NovaRelay {
     return signature;
   }
 
-  #classify(error: unknown): Error {
+  /** @internal */
+  classify(error: unknown): Error {
     if (error instanceof ProxyNovaBadResponseError) return error;
     if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
       return new ProxyNovaTimeoutError(this.origin, this.#timeoutMs, { cause: error });
@@ -182,6 +170,94 @@ export class NovaRelay {
     // connect timeout: python-requests raises ConnectionError for all of
     // these and neutron answers 503.
     return new ProxyNovaUnreachableError(this.origin, { cause: error });
+  }
+}
+
+const CONTENT_TYPE = 'content-type';
+const CONTENT_ENCODING = 'content-encoding';
+
+/** One request to nova (and its one retry): undici's dispatch handler. */
+class NovaCall implements Dispatcher.DispatchHandler {
+  readonly options: Dispatcher.DispatchOptions;
+  #retried = false;
+  #status = 0;
+  #contentType: string | undefined = undefined;
+  #contentEncoding: string | undefined = undefined;
+  #chunks: Buffer[] = [];
+  #length = 0;
+
+  constructor(
+    private readonly relay: NovaRelay,
+    request: RelayRequest,
+    headers: string[],
+    private readonly sink: RelaySink,
+  ) {
+    this.options = {
+      method: request.method as Dispatcher.HttpMethod,
+      path: request.path,
+      headers,
+      body: request.body ?? null,
+    };
+  }
+
+  send(): void {
+    this.relay.dispatch(this);
+  }
+
+  onConnect(): void {
+    // A retry after a stale connection starts from nothing.
+    this.#status = 0;
+    this.#contentType = undefined;
+    this.#contentEncoding = undefined;
+    this.#chunks = [];
+    this.#length = 0;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // 1xx: the real answer follows.
+    this.#status = statusCode;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!;
+      // Only two names matter; compare lengths before decoding.
+      if (name.length === CONTENT_TYPE.length || name.length === CONTENT_ENCODING.length) {
+        const lower = name.toString('latin1').toLowerCase();
+        if (lower === CONTENT_TYPE) this.#contentType ??= rawHeaders[i + 1]!.toString('latin1');
+        else if (lower === CONTENT_ENCODING) this.#contentEncoding ??= rawHeaders[i + 1]!.toString('latin1');
+      }
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    if (!RELAYED_STATUSES.has(this.#status)) {
+      this.sink.failed(new ProxyNovaBadResponseError(this.relay.origin, `unexpected status ${this.#status}`));
+      return;
+    }
+    const chunks = this.#chunks;
+    this.sink.relayed({
+      status: this.#status,
+      contentType: this.#contentType,
+      contentEncoding: this.#contentEncoding,
+      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#length),
+    });
+  }
+
+  onError(error: Error): void {
+    // Because neutron opens a fresh connection per request and we do not, an
+    // idempotent request that meets a keep-alive connection nova just closed
+    // is sent once more.
+    if (!this.#retried && RETRY_ONCE_METHODS.has(this.options.method) && isStaleConnection(error)) {
+      this.#retried = true;
+      this.send();
+      return;
+    }
+    this.sink.failed(this.relay.classify(error));
   }
 }
 
@@ -200,10 +276,6 @@ function isProgrammingError(error: unknown): boolean {
     error instanceof undiciErrors.ResponseContentLengthMismatchError ||
     (code === undefined && (error instanceof TypeError || error instanceof RangeError))
   );
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 async function readPem(option: string, path: string): Promise<Buffer> {

@@ -1,18 +1,24 @@
-// The HTTP side: one fastify instance answers every listening socket.
+// The HTTP side: one node:http server parses and answers for every listening
+// socket.
 //
-// Each listening socket gets its own node:http Server (its own limits,
-// connection count, slow-client timers and close), all calling fastify's one
-// request handler. The server tags each accepted connection with its
-// listener's context, built once per network, so a request finds its network
-// with one property read and its source in the TCP peer address. A netns
-// listener trusts nothing the VM sends: X-OVN-Network-ID, X-Forwarded-For and
-// the X-Instance-* headers are neither read nor forwarded. Only the unix
-// socket listener (haproxy in front, neutron's layout) reads the first two.
+// Each listening socket is a plain net.Server (a ListenerServer: its own
+// connection limit, its own connections to drain or cut on removal) that
+// tags each accepted connection with its listener's context, built once per
+// network, and hands it to the one shared http.Server. So a request finds its
+// network with one property read and its source in the TCP peer address, and
+// the slow-client timers (headers and request timeouts) are one interval for
+// all networks, not one per listener. A netns listener trusts nothing the VM
+// sends: X-OVN-Network-ID, X-Forwarded-For and the X-Instance-* headers are
+// neither read nor forwarded. Only the unix socket listener (haproxy in
+// front, neutron's layout) reads the first two.
+//
+// The request path is plain node:http with no framework: per request one
+// small object (Exchange) that is also the relay's sink, one access log line
+// and one metrics call.
 
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 import { ProxyNovaBadResponseError, ProxyNovaTimeoutError, ProxyNovaUnreachableError } from './errors.js';
@@ -20,7 +26,7 @@ import type { IdentitySource } from './identity-index.js';
 import { canonicalPeerIp } from '../common/address.js';
 import type { LimitOptions, ProxyMetricsHooks } from './options.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { NovaRelay } from './relay.js';
+import type { NovaRelay, RelayResponse, RelaySink } from './relay.js';
 
 /** Built once per listener; read once per request. */
 export type ListenerContext =
@@ -35,27 +41,90 @@ export type ListenerContext =
   | { readonly kind: 'unix' };
 
 const kContext = Symbol('ovnmeta.listenerContext');
-type TaggedSocket = net.Socket & { [kContext]?: ListenerContext };
+const kOwner = Symbol('ovnmeta.listenerServer');
+/** The canonical peer address, computed on the connection's first request; '' when malformed. */
+const kSource = Symbol('ovnmeta.source');
+type TaggedSocket = net.Socket & {
+  [kContext]?: ListenerContext;
+  [kOwner]?: ListenerServer;
+  [kSource]?: string;
+  /** node:http's response in progress on this socket (Node internal, read only). */
+  _httpMessage?: { finished?: boolean; headersSent?: boolean } | null;
+};
 
 const TEXT = 'text/plain; charset=utf-8';
+const OCTETS = 'application/octet-stream';
 export const UNAVAILABLE_BODY =
   'The remote metadata server is temporarily unavailable. Please try again later.';
 const TOO_MANY_BODY = 'You have sent too many requests in a given amount of time.';
 const FORBIDDEN_HINT =
   'The remote metadata server responded with Forbidden. This response usually occurs when shared secrets do not match.';
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+const PATH_LOG_LIMIT = 256;
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    metaNetwork: string | null;
-    metaSource: string | null;
-    metaInstance: string | null;
+/**
+ * One listening socket. Takes over a listening handle with `listen(handle)`;
+ * every connection it accepts (or is given with `emit('connection', s)`) is
+ * served by the shared HTTP server. The two close methods act on this
+ * listener's connections only.
+ */
+export class ListenerServer extends net.Server {
+  readonly #sockets = new Set<TaggedSocket>();
+
+  constructor(
+    readonly context: ListenerContext,
+    http: http.Server,
+    maxConnections: number,
+    logger: Logger | undefined,
+  ) {
+    // What http.Server asks of net.Server: it handles half-closed sockets itself.
+    super({ allowHalfOpen: true, noDelay: true });
+    this.maxConnections = maxConnections;
+    this.on('connection', (socket: TaggedSocket) => {
+      socket[kContext] = context;
+      socket[kOwner] = this;
+      this.#sockets.add(socket);
+      socket.on('close', untrack);
+      http.emit('connection', socket);
+    });
+    // accept(2) failures (EMFILE under a flood) are emitted here; the server
+    // keeps listening, and an unhandled 'error' would end the process.
+    this.on('error', (error) => {
+      logger?.error(
+        { err: error, network: context.kind === 'netns' ? context.network : null },
+        'metadata listener error',
+      );
+    });
+  }
+
+  /** Cuts this listener's connections that have no response in progress. */
+  closeIdleConnections(): void {
+    for (const socket of this.#sockets) {
+      const response = socket._httpMessage;
+      if (response === undefined || response === null || response.finished === true) socket.destroy();
+    }
+  }
+
+  /** Cuts every connection of this listener. */
+  closeAllConnections(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** @internal */
+  forget(socket: TaggedSocket): void {
+    this.#sockets.delete(socket);
   }
 }
 
+function untrack(this: TaggedSocket): void {
+  this[kOwner]?.forget(this);
+}
+
 export interface MetadataApp {
-  readonly app: FastifyInstance;
-  /** A node:http server for one listening socket, answering through `app`. */
-  createListenerServer(context: ListenerContext): http.Server;
+  /** A listening socket's server, answering through the shared HTTP server. */
+  createListenerServer(context: ListenerContext): ListenerServer;
+  /** Stops the shared server's timer; what still arrives gets a 503. */
+  close(): Promise<void>;
 }
 
 export interface AppDeps {
@@ -66,69 +135,159 @@ export interface AppDeps {
   readonly metrics: ProxyMetricsHooks | undefined;
 }
 
-export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
-  const { identity, relay, limits, logger, metrics } = deps;
-  let dispatch: http.RequestListener | undefined;
-  const app = Fastify({
-    logger: false,
-    bodyLimit: limits.maxBodyBytes,
-    // A VM could choose its own request id; fastify's counter is ours.
-    requestIdHeader: false,
-    return503OnClosing: true,
-    // fastify's own server never listens: every socket has its own, below.
-    serverFactory: (handler) => {
-      dispatch = handler;
-      return http.createServer();
+interface App extends AppDeps {
+  closing: boolean;
+}
+
+export function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
+  const { limits, logger, metrics } = deps;
+  const app: App = { ...deps, closing: false };
+  const server = http.createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // The timers above are checked this often (default 30 s is too coarse).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+      // Host is not used for anything; HTTP/1.0-style clients may omit it.
+      requireHostHeader: false,
+      noDelay: true,
+    },
+    (request, response) => {
+      const socket = request.socket as TaggedSocket;
+      const context = socket[kContext];
+      if (context === undefined) {
+        response.destroy();
+        return;
+      }
+      new Exchange(app, context, socket, request, response).start();
+    },
+  );
+  // This server never listens: its connections come from the listeners.
+  // node:http starts its connection tracking and the one timer that enforces
+  // headersTimeout/requestTimeout on 'listening' (lib/_http_server.js
+  // setupConnectionsTracking), so that event is given to it here, once.
+  server.emit('listening');
+
+  server.on('clientError', (error: Error & { code?: string }, socket: TaggedSocket) => {
+    const context = socket[kContext];
+    const network = context?.kind === 'netns' ? context.network : '';
+    if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent === true) {
+      // The guest went away: nothing to answer, nothing malformed.
+      socket.destroy();
+      logger?.debug({ network, source: socket.remoteAddress, code: error.code }, 'metadata connection reset');
+      return;
+    }
+    // Node's default answers (431, 408, 400), plus a log line and a count.
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+    metrics?.request(network, status, 0);
+    logger?.info(
+      { network, source: socket.remoteAddress ?? null, status, code: error.code },
+      'malformed metadata request',
+    );
+  });
+
+  return Promise.resolve({
+    createListenerServer: (context) => new ListenerServer(context, server, limits.maxConnections, logger),
+    close: async () => {
+      app.closing = true;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   });
-  app.decorateRequest('metaNetwork', null);
-  app.decorateRequest('metaSource', null);
-  app.decorateRequest('metaInstance', null);
+}
 
-  // Bodies go to nova as raw bytes, whatever the VM calls them.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+/** One request from a VM: read, check, relay, answer, log. The relay's sink. */
+class Exchange implements RelaySink {
+  readonly #started = performance.now();
+  #network: string | null = null;
+  #source: string | null = null;
+  #instance: string | null = null;
+  #chunks: Buffer[] | undefined;
+  #length = 0;
 
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics?.request(request.metaNetwork ?? '', reply.statusCode, reply.elapsedTime / 1000);
-    logger?.info(
-      {
-        network: request.metaNetwork,
-        instance: request.metaInstance,
-        source: request.metaSource,
-        method: request.method,
-        path: request.url.length > 256 ? `${request.url.slice(0, 256)}…` : request.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'metadata request',
-    );
-    done();
-  });
+  constructor(
+    private readonly app: App,
+    private readonly context: ListenerContext,
+    private readonly socket: TaggedSocket,
+    private readonly request: http.IncomingMessage,
+    private readonly response: http.ServerResponse,
+  ) {}
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    // fastify's own 4xx (body too large, bad content length, bad URL…).
-    const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500)
-      logger?.error({ err: error, network: request.metaNetwork }, 'metadata request failed');
-    return reply.code(status).type(TEXT).send(http.STATUS_CODES[status]);
-  });
+  start(): void {
+    try {
+      if (this.app.closing) {
+        this.response.shouldKeepAlive = false;
+        return this.#text(503, 'Service Unavailable');
+      }
+      if (!METHODS.has(this.request.method!)) return this.#text(404, 'Not Found');
+      const headers = this.request.headers;
+      if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) {
+        return this.#identify(undefined);
+      }
+      const declared = headers['content-length'] === undefined ? 0 : Number(headers['content-length']);
+      if (declared > this.app.limits.maxBodyBytes) return this.#text(413, http.STATUS_CODES[413]!);
+      if (declared === 0 && headers['transfer-encoding'] === undefined) return this.#identify(undefined);
+      this.#readBody();
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const socket = request.raw.socket as TaggedSocket;
-    const context = socket[kContext];
-    if (context === undefined) throw new Error('request on a socket without a listener context');
+  /** Only requests with a body pay for these two listeners. */
+  #readBody(): void {
+    this.#chunks = [];
+    this.request.on('data', (chunk: Buffer) => this.#onBody(chunk));
+    this.request.on('end', () => this.#onBodyEnd());
+  }
 
+  #onBody(chunk: Buffer): void {
+    if (this.#chunks === undefined) return;
+    this.#length += chunk.length;
+    if (this.#length > this.app.limits.maxBodyBytes) {
+      // Stop collecting; node discards the rest. The connection ends after the answer.
+      this.#chunks = undefined;
+      this.response.shouldKeepAlive = false;
+      this.#text(413, http.STATUS_CODES[413]!);
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  #onBodyEnd(): void {
+    const chunks = this.#chunks;
+    if (chunks === undefined) return;
+    this.#chunks = undefined;
+    try {
+      this.#identify(
+        this.#length === 0
+          ? undefined
+          : chunks.length === 1
+            ? chunks[0]!
+            : Buffer.concat(chunks, this.#length),
+      );
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
+
+  #identify(body: Buffer | undefined): void {
+    const { context, request } = this;
     let network: string | undefined;
     let source: string | undefined;
     if (context.kind === 'netns') {
-      network = context.network;
-      source = canonicalPeerIp(socket.remoteAddress ?? '');
-      if (source === undefined) return reply.code(400).type(TEXT).send('Bad Request');
-      request.metaNetwork = network;
-      request.metaSource = source;
+      network = this.#network = context.network;
+      const socket = this.socket;
+      source = socket[kSource] ??= canonicalPeerIp(socket.remoteAddress ?? '') ?? '';
+      if (source === '') return this.#text(400, 'Bad Request');
+      this.#source = source;
       if (context.limiter !== undefined && (source.includes(':') ? context.limitIpv6 : context.limitIpv4)) {
-        if (!context.limiter.hit(source)) return reply.code(429).type(TEXT).send(TOO_MANY_BODY);
+        if (!context.limiter.hit(source)) return this.#text(429, TOO_MANY_BODY);
       }
     } else {
       // haproxy appends its own headers after any the VM sent; node joins
@@ -136,132 +295,107 @@ export async function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
       network = lastListElement(request.headers['x-ovn-network-id']);
       const forwarded = lastListElement(request.headers['x-forwarded-for']);
       source = forwarded === undefined ? undefined : canonicalPeerIp(forwarded);
-      request.metaNetwork = network ?? null;
-      request.metaSource = source ?? null;
+      this.#network = network ?? null;
+      this.#source = source ?? null;
       if (network === undefined || source === undefined) {
-        return reply.code(400).type(TEXT).send('Missing X-OVN-Network-ID or X-Forwarded-For');
+        return this.#text(400, 'Missing X-OVN-Network-ID or X-Forwarded-For');
       }
     }
 
-    const found = identity.lookup(network, source);
+    const found = this.app.identity.lookup(network, source);
     if (found.kind !== 'found') {
       if (found.kind === 'ambiguous') {
-        logger?.error(
+        this.app.logger?.error(
           { network, source, ports: found.ports },
           'several bound ports own this address: the databases are inconsistent',
         );
       }
-      return reply.code(404).type(TEXT).send(`Instance was not found on network ${network}.`);
+      return this.#text(404, `Instance was not found on network ${network}.`);
     }
-    request.metaInstance = found.instanceId;
-
-    try {
-      const response = await relay.forward({
-        method: request.method,
-        path: originForm(request.raw.url ?? '/'),
-        body: Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body : undefined,
+    this.#instance = found.instanceId;
+    this.app.relay.forward(
+      {
+        method: request.method!,
+        path: originForm(request.url ?? '/'),
+        body,
         sourceIp: source,
         instanceId: found.instanceId,
         projectId: found.projectId,
-      });
-      if (response.status === 403) logger?.warn({ network, instance: found.instanceId }, FORBIDDEN_HINT);
-      else if (response.status === 500) {
-        logger?.warn({ network, instance: found.instanceId }, 'nova metadata server answered 500');
-      }
-      reply.code(response.status);
-      if (response.contentType !== undefined) reply.header('content-type', response.contentType);
-      if (response.contentEncoding !== undefined) reply.header('content-encoding', response.contentEncoding);
-      return reply.send(response.body);
-    } catch (error) {
-      return relayFailed(error, reply, network, found.instanceId);
-    }
-  };
+      },
+      this,
+    );
+  }
 
-  const relayFailed = (
-    error: unknown,
-    reply: FastifyReply,
-    network: string,
-    instance: string,
-  ): FastifyReply => {
+  relayed(answer: RelayResponse): void {
+    const { logger } = this.app;
+    if (answer.status === 403)
+      logger?.warn({ network: this.#network, instance: this.#instance }, FORBIDDEN_HINT);
+    else if (answer.status === 500) {
+      logger?.warn({ network: this.#network, instance: this.#instance }, 'nova metadata server answered 500');
+    }
+    const headers = [
+      'content-type',
+      answer.contentType ?? OCTETS,
+      'content-length',
+      String(answer.body.length),
+    ];
+    if (answer.contentEncoding !== undefined) headers.push('content-encoding', answer.contentEncoding);
+    this.#end(answer.status, headers, answer.body);
+  }
+
+  failed(error: Error): void {
+    const { logger, metrics } = this.app;
+    const network = this.#network;
+    const instance = this.#instance;
     if (error instanceof ProxyNovaUnreachableError) {
       metrics?.novaError('unreachable');
       logger?.warn({ network, instance, code: error.code, err: error.cause }, error.message);
-      return reply.code(503).type(TEXT).send(UNAVAILABLE_BODY);
+      return this.#text(503, UNAVAILABLE_BODY);
     }
     if (error instanceof ProxyNovaTimeoutError) {
       metrics?.novaError('timeout');
       logger?.warn({ network, instance, code: error.code }, error.message);
-      return reply.code(504).type(TEXT).send('Gateway Timeout');
+      return this.#text(504, 'Gateway Timeout');
     }
     metrics?.novaError('other');
     const code = error instanceof ProxyNovaBadResponseError ? error.code : undefined;
     logger?.error({ network, instance, code, err: error }, 'metadata relay failed');
-    return reply.code(500).type(TEXT).send('Internal Server Error');
-  };
+    this.#text(500, 'Internal Server Error');
+  }
 
-  app.route({
-    method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
-    url: '*',
-    handler: handle,
-  });
-  await app.ready();
-  const requestListener = dispatch!;
+  #crashed(error: unknown): void {
+    this.app.logger?.error({ err: error, network: this.#network }, 'metadata request failed');
+    if (!this.response.headersSent) this.#text(500, 'Internal Server Error');
+    else this.response.destroy();
+  }
 
-  const createListenerServer = (context: ListenerContext): http.Server => {
-    const server = http.createServer(
+  #text(status: number, text: string): void {
+    const body = Buffer.from(text);
+    this.#end(status, ['content-type', TEXT, 'content-length', String(body.length)], body);
+  }
+
+  /** Writes the whole answer at once, then the access log line and the count. */
+  #end(status: number, headers: string[], body: Buffer): void {
+    const response = this.response;
+    if (response.headersSent || response.destroyed) return;
+    response.writeHead(status, headers);
+    response.end(body);
+    const ms = performance.now() - this.#started;
+    this.app.metrics?.request(this.#network ?? '', status, ms / 1000);
+    const url = this.request.url ?? '';
+    this.app.logger?.info(
       {
-        maxHeaderSize: limits.maxHeaderBytes,
-        headersTimeout: limits.headersTimeoutMs,
-        requestTimeout: limits.requestTimeoutMs,
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        // The timers above are checked this often (default 30 s is too coarse).
-        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
-        // Host is not used for anything; HTTP/1.0-style clients may omit it.
-        requireHostHeader: false,
-        noDelay: true,
+        network: this.#network,
+        instance: this.#instance,
+        source: this.#source,
+        method: this.request.method,
+        path: url.length > PATH_LOG_LIMIT ? `${url.slice(0, PATH_LOG_LIMIT)}…` : url,
+        status,
+        ms: Math.round(ms * 10) / 10,
       },
-      requestListener,
+      'metadata request',
     );
-    server.maxConnections = limits.maxConnections;
-    // accept(2) failures (EMFILE under a flood) are emitted here; the server
-    // keeps listening, and an unhandled 'error' would end the process.
-    server.on('error', (error) => {
-      logger?.error(
-        { err: error, network: context.kind === 'netns' ? context.network : null },
-        'metadata listener error',
-      );
-    });
-    server.on('connection', (socket: TaggedSocket) => {
-      socket[kContext] = context;
-    });
-    server.on('clientError', (error: Error & { code?: string }, socket: net.Socket) => {
-      const network = context.kind === 'netns' ? context.network : '';
-      const inResponse = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-      if (error.code === 'ECONNRESET' || !socket.writable || inResponse === true) {
-        // The guest went away: nothing to answer, nothing malformed.
-        socket.destroy();
-        logger?.debug(
-          { network, source: socket.remoteAddress, code: error.code },
-          'metadata connection reset',
-        );
-        return;
-      }
-      // Node's default answers (431, 408, 400), plus a log line and a count.
-      const status =
-        error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      socket.end(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-      );
-      metrics?.request(network, status, 0);
-      logger?.info(
-        { network, source: socket.remoteAddress ?? null, status, code: error.code },
-        'malformed metadata request',
-      );
-    });
-    return server;
-  };
-
-  return { app, createListenerServer };
+  }
 }
 
 /** The path and query to ask nova for. Absolute-form targets (RFC 9112

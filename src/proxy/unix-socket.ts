@@ -4,7 +4,6 @@
 
 import { readFileSync } from 'node:fs';
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import type http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -79,7 +78,7 @@ function groupNameOf(gid: number): string | undefined {
  * any file that is not a socket: both fail with PROXY_LISTEN_FAILED.
  */
 export async function listenUnix(
-  server: http.Server,
+  server: net.Server,
   path: string,
   mode: number,
   backlog: number,
