@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Installs what ovnmeta's tests and demo need on a Debian machine, only when
 # it is missing: OVS/OVN daemons, iproute2, ethtool, curl, iptables, then the
-# npm dependencies. Safe to run again.
+# npm dependencies. Safe to run again. The e2e ring driven by neutron-server
+# also needs Debian's neutron-server (ML2/OVN), MariaDB (neutron 21's
+# migrations fail on SQLite), PyMySQL and cloud-init (its OpenStack reader
+# crawls the metadata tree); the tests run their own MariaDB and
+# neutron-server, so no package may start its service: a policy-rc.d that
+# denies every start (as container images ship) is in place while apt runs,
+# unless one is there already. Their debconf questions take the defaults
+# under DEBIAN_FRONTEND=noninteractive (no database set up, no keystone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(openvswitch-switch ovn-central ovn-host iproute2 ethtool curl iptables openssl shellcheck systemd neutron-ovn-metadata-agent haproxy)
+debs=(openvswitch-switch ovn-central ovn-host iproute2 ethtool curl iptables openssl shellcheck systemd neutron-ovn-metadata-agent haproxy
+  neutron-server mariadb-server python3-pymysql cloud-init)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -13,6 +21,11 @@ done
 if ((${#missing[@]})); then
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -3,13 +3,16 @@
 // _handle_instance_id_request): X-Instance-ID and X-Tenant-ID present (400
 // otherwise) and X-Instance-ID-Signature equal to the hex HMAC-SHA256 of the
 // instance id under the shared secret (403 otherwise). It records every
-// request, serves a few metadata paths from the instance id, and can be told
-// to answer anything (status, body, type, gzip, delays, hang-ups).
+// request, serves nova's whole metadata tree for the instance (nova-tree.ts:
+// the OpenStack and EC2 version lists and items, from the instance id and
+// what `setInstance` adds), and can be told to answer anything (status,
+// body, type, gzip, delays, hang-ups).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { defaultInstance, novaLookup, type NovaInstance } from './nova-tree.js';
 
 export interface FakeNovaTls {
   readonly key: string | Buffer;
@@ -60,6 +63,7 @@ export type FakeNovaResponder = (request: RecordedRequest) => FakeNovaAnswer | u
 export class FakeNova {
   readonly requests: RecordedRequest[] = [];
   #responder: FakeNovaResponder | undefined;
+  readonly #instances = new Map<string, Partial<NovaInstance>>();
 
   constructor(
     private readonly server: http.Server,
@@ -79,6 +83,16 @@ export class FakeNova {
 
   get responder(): FakeNovaResponder | undefined {
     return this.#responder;
+  }
+
+  /** What nova knows of an instance beyond its id (user data, keys, network data…). */
+  setInstance(uuid: string, details: Partial<Omit<NovaInstance, 'uuid'>>): void {
+    this.#instances.set(uuid, details);
+  }
+
+  /** The instance as served to a request with these X-Instance-ID / X-Tenant-ID. */
+  instance(uuid: string, projectId: string): NovaInstance {
+    return { ...defaultInstance(uuid, projectId), ...this.#instances.get(uuid), uuid };
   }
 
   async close(): Promise<void> {
@@ -154,20 +168,13 @@ function answer(
 
   const custom = nova.responder?.(recorded);
   if (custom !== undefined) return send(res, custom);
-  const path = (req.url ?? '/').split('?')[0];
-  switch (path) {
-    case '/latest/meta-data/instance-id':
-      return send(res, { body: instanceId });
-    case '/openstack/latest/meta_data.json':
-      return send(res, {
-        body: JSON.stringify({ uuid: instanceId, project_id: projectId, name: `vm-${instanceId}` }),
-        contentType: 'application/json',
-      });
-    case '/openstack/latest/password':
-      return send(res, { body: req.method === 'POST' ? '' : body.toString() });
-    default:
-      return send(res, { status: 404, body: 'Not Found' });
-  }
+  const reply = novaLookup(nova.instance(instanceId, projectId), {
+    method: recorded.method,
+    url: recorded.url,
+    body: body.toString(),
+    remoteAddress: header(req.headers['x-forwarded-for']),
+  });
+  return send(res, reply);
 }
 
 function send(res: http.ServerResponse, answer: FakeNovaAnswer): void {

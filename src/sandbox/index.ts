@@ -59,3 +59,12 @@ export {
   type FakeNovaResponder,
   type RecordedRequest,
 } from './fake-nova.js';
+export {
+  novaLookup,
+  defaultInstance,
+  EC2_VERSIONS,
+  OPENSTACK_VERSIONS,
+  type NovaInstance,
+  type NovaRequest,
+  type NovaReply,
+} from './nova-tree.js';
