@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import { listNamespaces, NAMESPACE_PREFIX, vethNames } from '../namespace/index.js';
 import { OvsdbClient, type Replica } from '../ovsdb/index.js';
 import { IdentityIndex, createMetadataProxy, type MetadataProxy } from '../proxy/index.js';
-import { metadataAgentId } from './chassis-id.js';
+import { CHASSIS_PRIVATE_KEYS, decideRole, type RoleDecision } from './agent-role.js';
+import { agentIdFor } from './chassis-id.js';
 import { optionSource, redactedConfig, type AgentConfig } from './config/index.js';
 import { AgentMetrics } from './metrics.js';
 import { startAdminServer } from './admin-server.js';
@@ -45,6 +46,9 @@ export class Agent {
   readonly #log: Logger;
   readonly metrics: AgentMetrics;
   readonly identity = new IdentityIndex();
+  /** Which neutron agent this one registers as, and why (agent-role.ts). */
+  readonly roleDecision: RoleDecision;
+  #warnedShadowed = false;
   #ovs!: OvsdbClient;
   #sb!: OvsdbClient;
   #local!: LocalChassis & { systemId: string };
@@ -66,6 +70,7 @@ export class Agent {
   private constructor(opts: AgentOptions) {
     this.#config = opts.config;
     this.#log = opts.logger;
+    this.roleDecision = decideRole(opts.config);
     this.metrics = new AgentMetrics(() => this.#replicaSizes());
   }
 
@@ -89,6 +94,19 @@ export class Agent {
   async #start(opts: AgentOptions): Promise<void> {
     const config = this.#config;
     this.#log.info({ config: redactedConfig(config) }, 'ovnmeta agent starting');
+    this.#log.info(
+      {
+        role: this.roleDecision.role.name,
+        agent_type: this.roleDecision.role.agentType,
+        reason: this.roleDecision.reason,
+      },
+      `registering as neutron's ${this.roleDecision.role.binary} (${this.roleDecision.role.agentType})`,
+    );
+    if (this.roleDecision.ignoredExtensions.length > 0)
+      this.#log.warn(
+        { extensions: this.roleDecision.ignoredExtensions },
+        'ovnmeta implements only the metadata extension; run neutron-ovn-agent for these (docs/deploy.md, migration)',
+      );
 
     const adminBind = opts.admin === undefined ? config.ovnmeta.metrics_bind : opts.admin;
     if (adminBind) {
@@ -180,16 +198,28 @@ export class Agent {
     );
     this.#proxy = await createMetadataProxy(proxyOptions(config, this.identity, this.#log, this.metrics));
     await this.#listenUnixSocket();
+    const role = this.roleDecision.role;
     this.#registration = new Registration({
-      agentId: metadataAgentId(this.#local.systemId),
+      role,
+      agentId: agentIdFor(role, this.#local.systemId),
       bridge: this.#local.bridge,
       agentDownTimeSeconds: config.DEFAULT.agent_down_time,
       transact: (ops) => this.#sb.transact(ops),
       onError: (what, err) => this.#log.warn({ err }, `Chassis_Private ${what} failed; will retry`),
       onWritten: (what, value) =>
         what === 'register'
-          ? this.#log.info({ chassis: this.#local.systemId, sbCfg: value }, 'registered in Chassis_Private')
-          : this.#log.debug({ sbCfg: value }, 'heartbeat written'),
+          ? this.#log.info(
+              { chassis: this.#local.systemId, sbCfg: value, role: role.name, key: role.sbCfgKey },
+              'registered in Chassis_Private',
+            )
+          : this.#log.debug({ sbCfg: value, key: role.sbCfgKey }, 'heartbeat written'),
+      onOverwritten: (what, detail) =>
+        this.#log.warn(
+          { chassis: this.#local.systemId, what, detail },
+          what === 'removed'
+            ? 'another writer removed our Chassis_Private keys; registering again'
+            : 'another writer set our heartbeat back; writing the newest again',
+        ),
     });
     const listeners: Listeners = {
       ensure: (net) =>
@@ -352,6 +382,23 @@ export class Agent {
    * throw into the OVSDB client (that would drop the session), so a bug here
    * is logged and the periodic resync heals what was missed.
    */
+  /**
+   * neutron-server lists only the OVN Neutron agent of a Chassis_Private that
+   * has neutron:ovn-neutron-agent-id (ovsdb_monitor.py ChassisOVNAgentWriteEvent,
+   * AgentCache.populate): as the metadata agent we are then invisible to it.
+   */
+  #warnIfShadowed(ids: ReadonlyMap<string, string> | undefined): void {
+    if (this.#warnedShadowed || this.roleDecision.role.name !== 'metadata-agent') return;
+    if (!ids?.has(CHASSIS_PRIVATE_KEYS.neutronAgentId)) return;
+    this.#warnedShadowed = true;
+    this.#log.warn(
+      { chassis: this.#local.systemId, key: CHASSIS_PRIVATE_KEYS.neutronAgentId },
+      'this chassis has an OVN Neutron agent (neutron-ovn-agent): neutron-server lists it, not the OVN Metadata agent, ' +
+        'and its start-up removes our neutron:ovn-metadata-* keys; set [agent] extensions = metadata ' +
+        'so that ovnmeta registers as the OVN Neutron agent (docs/deploy.md, migration)',
+    );
+  }
+
   #onSbEvents(events: readonly RowEventLike[]): void {
     try {
       this.#routeSbEvents(events);
@@ -366,7 +413,9 @@ export class Agent {
     for (const ev of events) {
       if (ev.table === 'Chassis') chassisChanged = true;
       else if (ev.table === 'Chassis_Private' && this.#local) {
-        this.#registration?.chassisPrivate(this.#view.chassisPrivate(this.#local.systemId));
+        const row = this.#view.chassisPrivate(this.#local.systemId);
+        this.#registration?.chassisPrivate(row);
+        this.#warnIfShadowed(row?.externalIds);
         if (ev.type === 'insert' && this.#sbSynced) void this.resync(); // recreated: full sync, as neutron
       } else if (ev.table === 'SB_Global') {
         const nbCfg = this.#view.sbGlobalNbCfg();

@@ -5,6 +5,7 @@
  * namespace of the chassis UUID. Pure.
  */
 import { createHash } from 'node:crypto';
+import type { AgentRole } from './agent-role.js';
 
 const SYSTEM_ID_NAMESPACE = 'd34bf9f6-da32-4871-9af8-15a4626b41ab';
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -31,10 +32,20 @@ export function uuid5(name: string, namespace: string): string {
   return format(hash.subarray(0, 16).toString('hex'));
 }
 
-export function chassisUuid(systemId: string): string {
-  return parseUuid(systemId) ?? uuid5(systemId, SYSTEM_ID_NAMESPACE);
+/** The chassis UUID; `namespace` is the agent's (agent-role.ts chassisNamespace). */
+export function chassisUuid(systemId: string, namespace: string = SYSTEM_ID_NAMESPACE): string {
+  return parseUuid(systemId) ?? uuid5(systemId, namespace);
 }
 
 export function metadataAgentId(systemId: string): string {
   return uuid5('metadata_agent', chassisUuid(systemId));
+}
+
+/**
+ * The id that agent writes: uuid5(idName, chassis UUID), the chassis UUID
+ * taken in that agent's namespace (neutron master: MetadataAgent.
+ * register_metadata_agent, OVNNeutronAgent.register_ovn_agent / load_config).
+ */
+export function agentIdFor(role: Pick<AgentRole, 'idName' | 'chassisNamespace'>, systemId: string): string {
+  return uuid5(role.idName, chassisUuid(systemId, role.chassisNamespace));
 }

@@ -4,3 +4,15 @@ export { cleanupHost, type CleanupReport } from './cleanup.js';
 export * from './config/index.js';
 export { desiredNetwork, type DesiredNetwork, type NetworkIntent, type NetworkInputs } from './desired.js';
 export { AgentMetrics } from './metrics.js';
+export {
+  CHASSIS_PRIVATE_KEYS,
+  METADATA_AGENT_ROLE,
+  METADATA_EXTENSION,
+  OVN_NEUTRON_AGENT_ROLE,
+  decideRole,
+  type AgentRole,
+  type AgentRoleName,
+  type RoleDecision,
+} from './agent-role.js';
+export { agentIdFor, chassisUuid, metadataAgentId } from './chassis-id.js';
+export { heartbeatOps, registrationOps } from './registration.js';

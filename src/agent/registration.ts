@@ -1,46 +1,59 @@
 /**
- * Registration in Chassis_Private and the nb_cfg heartbeat, as neutron's
- * metadata agent does it (neutron-compat.md "Registration and liveness"):
- *  - `neutron:ovn-metadata-id` added only when absent (a map `insert`
- *    mutation never overwrites: RFC 7047 §5.1 mutator semantics);
- *  - `neutron:ovn-bridge` and `neutron:ovn-metadata-sb-cfg` replaced;
+ * Registration in Chassis_Private and the nb_cfg heartbeat, as the neutron
+ * agent ovnmeta stands in for does it (agent-role.ts; neutron-compat.md
+ * "Registration and liveness"):
+ *  - the agent id key added only when absent (a map `insert` mutation never
+ *    overwrites: RFC 7047 §5.1 mutator semantics);
+ *  - the bridge and sb-cfg keys replaced; on a new row, the role's
+ *    `cleanupKeys` removed in the same mutation (neutron-ovn-agent's
+ *    _cleanup_previous_tags of neutron:ovn-metadata-*);
  *  - on every SB_Global.nb_cfg change write it back; the first write is
  *    immediate, later ones after a random 0..max(min(down//3, 10), 3) s so
  *    that thousands of chassis do not write at once;
  *  - when the Chassis_Private row is recreated (new _uuid), register again.
+ * Guard (coexistence, docs/deploy.md): when another writer removes our id or
+ * sb-cfg key (neutron-ovn-agent's start-up removes neutron:ovn-metadata-*),
+ * register again without cleanup; when the sb-cfg key is older than what we
+ * wrote (another writer's delayed heartbeat), write the newest again. Only our
+ * own keys are ever written; no other key is removed except `cleanupKeys`.
  * Mutations keep the write atomic against ovn-controller's own keys.
  */
 
 import type { WireOperation } from '../ovsdb/index.js';
+import { CHASSIS_PRIVATE_KEYS, METADATA_AGENT_ROLE, type AgentRole } from './agent-role.js';
 
-export const METADATA_ID_KEY = 'neutron:ovn-metadata-id';
-export const BRIDGE_KEY = 'neutron:ovn-bridge';
-export const SB_CFG_KEY = 'neutron:ovn-metadata-sb-cfg';
+export const METADATA_ID_KEY = CHASSIS_PRIVATE_KEYS.metadataId;
+export const BRIDGE_KEY = CHASSIS_PRIVATE_KEYS.bridge;
+export const SB_CFG_KEY = CHASSIS_PRIVATE_KEYS.metadataSbCfg;
 
 type Op = WireOperation;
+type RoleKeys = Pick<AgentRole, 'idKey' | 'sbCfgKey' | 'bridgeKey' | 'cleanupKeys'>;
 
 export function registrationOps(
   rowUuid: string,
   agentId: string,
   bridge: string,
   sbCfg: number | bigint,
+  role: RoleKeys = METADATA_AGENT_ROLE,
+  cleanup = true,
 ): Op[] {
+  const removed = [role.bridgeKey, role.sbCfgKey, ...(cleanup ? role.cleanupKeys : [])];
   return [
     {
       op: 'mutate',
       table: 'Chassis_Private',
       where: [['_uuid', '==', ['uuid', rowUuid]]],
       mutations: [
-        ['external_ids', 'delete', ['set', [BRIDGE_KEY, SB_CFG_KEY]]],
+        ['external_ids', 'delete', ['set', [...new Set(removed)]]],
         [
           'external_ids',
           'insert',
           [
             'map',
             [
-              [METADATA_ID_KEY, agentId],
-              [BRIDGE_KEY, bridge],
-              [SB_CFG_KEY, String(sbCfg)],
+              [role.idKey, agentId],
+              [role.bridgeKey, bridge],
+              [role.sbCfgKey, String(sbCfg)],
             ],
           ],
         ],
@@ -49,15 +62,19 @@ export function registrationOps(
   ];
 }
 
-export function heartbeatOps(rowUuid: string, nbCfg: number | bigint): Op[] {
+export function heartbeatOps(
+  rowUuid: string,
+  nbCfg: number | bigint,
+  role: Pick<AgentRole, 'sbCfgKey'> = METADATA_AGENT_ROLE,
+): Op[] {
   return [
     {
       op: 'mutate',
       table: 'Chassis_Private',
       where: [['_uuid', '==', ['uuid', rowUuid]]],
       mutations: [
-        ['external_ids', 'delete', ['set', [SB_CFG_KEY]]],
-        ['external_ids', 'insert', ['map', [[SB_CFG_KEY, String(nbCfg)]]]],
+        ['external_ids', 'delete', ['set', [role.sbCfgKey]]],
+        ['external_ids', 'insert', ['map', [[role.sbCfgKey, String(nbCfg)]]]],
       ],
     },
   ];
@@ -69,6 +86,8 @@ export function maxHeartbeatDelayMs(agentDownTimeSeconds: number): number {
 }
 
 export interface RegistrationDeps {
+  /** Which agent's keys (default: neutron-ovn-metadata-agent's). */
+  readonly role?: AgentRole;
   readonly agentId: string;
   readonly bridge: string;
   readonly agentDownTimeSeconds: number;
@@ -76,6 +95,16 @@ export interface RegistrationDeps {
   readonly random?: () => number;
   readonly onError?: (what: 'register' | 'heartbeat', err: unknown) => void;
   readonly onWritten?: (what: 'register' | 'heartbeat', value: string) => void;
+  /** Our keys were removed or set back by another writer; we write them again. */
+  readonly onOverwritten?: (what: 'removed' | 'older', detail: string) => void;
+}
+
+/** What Registration needs of our Chassis_Private row. */
+export interface ChassisPrivateRow {
+  readonly uuid: string;
+  readonly nbCfg: number | bigint;
+  /** Absent: not watched (no guard). */
+  readonly externalIds?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -85,7 +114,8 @@ export interface RegistrationDeps {
  */
 export class Registration {
   readonly #deps: RegistrationDeps;
-  #row: { uuid: string; nbCfg: number | bigint } | undefined;
+  readonly #role: AgentRole;
+  #row: ChassisPrivateRow | undefined;
   #registeredUuid: string | undefined;
   #nbCfg: number | bigint | undefined;
   #written: string | undefined;
@@ -93,8 +123,17 @@ export class Registration {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
+  #registering = false;
+  /** A row event arrived while a registration was in flight. */
+  #eventWhileRegistering = false;
+
   constructor(deps: RegistrationDeps) {
     this.#deps = deps;
+    this.#role = deps.role ?? METADATA_AGENT_ROLE;
+  }
+
+  get role(): AgentRole {
+    return this.#role;
   }
 
   /** True when the current row carries our registration. */
@@ -102,9 +141,38 @@ export class Registration {
     return this.#row !== undefined && this.#registeredUuid === this.#row.uuid;
   }
 
-  chassisPrivate(row: { uuid: string; nbCfg: number | bigint } | undefined): void {
+  chassisPrivate(row: ChassisPrivateRow | undefined): void {
     this.#row = row;
-    if (row && row.uuid !== this.#registeredUuid) void this.#register(row.uuid, row.nbCfg);
+    if (!row) return;
+    if (this.#registering) {
+      this.#eventWhileRegistering = true;
+      return;
+    }
+    if (row.uuid !== this.#registeredUuid) {
+      void this.#register(row.uuid, row.nbCfg, true);
+      return;
+    }
+    this.#guard(row);
+  }
+
+  /** Our keys on our registered row, as another writer may have left them. */
+  #guard(row: ChassisPrivateRow): void {
+    const ids = row.externalIds;
+    if (!ids) return;
+    const { idKey, sbCfgKey } = this.#role;
+    if (!ids.has(idKey) || !ids.has(sbCfgKey)) {
+      const missing = [idKey, sbCfgKey].filter((k) => !ids.has(k)).join(', ');
+      this.#deps.onOverwritten?.('removed', missing);
+      void this.#register(row.uuid, this.#nbCfg ?? row.nbCfg, false);
+      return;
+    }
+    const seen = ids.get(sbCfgKey) as string;
+    if (this.#written === undefined || seen === this.#written || !/^\d+$/.test(seen)) return;
+    if (BigInt(seen) < BigInt(this.#written)) {
+      this.#deps.onOverwritten?.('older', `${sbCfgKey}=${seen} < ${this.#written}`);
+      this.#written = undefined; // forces #beat to write the newest again
+      if (!this.#timer) this.#schedule(0);
+    }
   }
 
   sbGlobal(nbCfg: number | bigint): void {
@@ -135,22 +203,33 @@ export class Registration {
     this.#timer.unref?.();
   }
 
-  async #register(uuid: string, nbCfg: number | bigint): Promise<void> {
+  async #register(uuid: string, nbCfg: number | bigint, cleanup: boolean): Promise<void> {
+    this.#registering = true;
+    this.#eventWhileRegistering = false;
     try {
-      await this.#deps.transact(registrationOps(uuid, this.#deps.agentId, this.#deps.bridge, nbCfg));
+      await this.#deps.transact(
+        registrationOps(uuid, this.#deps.agentId, this.#deps.bridge, nbCfg, this.#role, cleanup),
+      );
+      this.#registering = false;
       this.#registeredUuid = uuid;
       this.#written = String(nbCfg);
       this.#deps.onWritten?.('register', this.#written);
       // A heartbeat value newer than the row's nb_cfg must not be lost.
       if (this.#nbCfg !== undefined && String(this.#nbCfg) !== this.#written && !this.#timer)
         this.#schedule(0);
+      // The row may have been recreated, or our keys removed, meanwhile.
+      if (this.#eventWhileRegistering && !this.#closed) this.chassisPrivate(this.#row);
     } catch (err) {
+      this.#registering = false;
       this.#deps.onError?.('register', err);
-      if (!this.#closed && this.#row?.uuid === uuid) {
-        setTimeout(
-          () => this.#row?.uuid === uuid && this.#registeredUuid !== uuid && void this.#register(uuid, nbCfg),
-          1000,
-        ).unref?.();
+      if (!this.#closed && this.#row && this.#row.uuid !== uuid) this.chassisPrivate(this.#row);
+      else if (!this.#closed && this.#row?.uuid === uuid) {
+        setTimeout(() => {
+          const row = this.#row;
+          if (this.#closed || row?.uuid !== uuid) return;
+          if (this.#registeredUuid !== uuid) void this.#register(uuid, nbCfg, cleanup);
+          else this.#guard(row);
+        }, 1000).unref?.();
       }
     }
   }
@@ -160,7 +239,7 @@ export class Registration {
     const value = this.#nbCfg;
     if (!row || value === undefined || String(value) === this.#written) return;
     try {
-      await this.#deps.transact(heartbeatOps(row.uuid, value));
+      await this.#deps.transact(heartbeatOps(row.uuid, value, this.#role));
       this.#written = String(value);
       this.#deps.onWritten?.('heartbeat', this.#written);
     } catch (err) {

@@ -56,11 +56,17 @@ export class SbView {
     return undefined;
   }
 
-  chassisPrivate(systemId: string): { uuid: string; nbCfg: number | bigint } | undefined {
+  chassisPrivate(
+    systemId: string,
+  ): { uuid: string; nbCfg: number | bigint; externalIds: ReadonlyMap<string, string> } | undefined {
     for (const row of this.#replica.table('Chassis_Private').values()) {
       if (row.name !== systemId) continue;
       const nbCfg = typeof row.nb_cfg === 'number' || typeof row.nb_cfg === 'bigint' ? row.nb_cfg : 0;
-      return { uuid: row._uuid, nbCfg };
+      const ids = row.external_ids;
+      const externalIds = new Map<string, string>();
+      if (ids instanceof Map)
+        for (const [k, v] of ids) if (typeof k === 'string' && typeof v === 'string') externalIds.set(k, v);
+      return { uuid: row._uuid, nbCfg, externalIds };
     }
     return undefined;
   }

@@ -2,7 +2,7 @@
 // the logical path from each local VM port to it (ovn-trace), and
 // ovn-controller's binding of the localport here. Pure: (desired, observed)
 // -> Check.
-import type { NetworkIntent } from '../agent/index.js';
+import { CHASSIS_PRIVATE_KEYS, type AgentRole, type NetworkIntent } from '../agent/index.js';
 import { describeTraceEnd, lastTraceStage, traceOutputs } from './microflow.js';
 import type { Check, FlowObservation, OvsObservation, TraceObservation } from './types.js';
 
@@ -92,4 +92,48 @@ export function localportCheck(
     };
   }
   return { ...base, status: 'pass', detail: `${vethRoot} ofport ${ofport}, table 0 flow installed` };
+}
+
+/** What the registration check needs: our role and Chassis_Private as the SB has it. */
+export interface RegistrationObservation {
+  readonly role: Pick<AgentRole, 'agentType' | 'binary' | 'idKey' | 'sbCfgKey' | 'name'>;
+  readonly systemId: string;
+  /** The id the agent writes (agentIdFor). */
+  readonly agentId: string;
+  readonly row: { readonly externalIds: ReadonlyMap<string, string> } | undefined;
+  /** SB_Global.nb_cfg, which northd copies from NB_Global.nb_cfg. */
+  readonly nbCfg: number | bigint | undefined;
+}
+
+/**
+ * Whether neutron-server would list this chassis' agent alive
+ * (neutron_agent.py NeutronAgent.alive: nb_cfg - sb-cfg <= 1; ovsdb_monitor.py
+ * ChassisOVNAgentWriteEvent: an OVN Neutron agent id shadows the metadata
+ * agent's).
+ */
+export function registrationCheck(o: RegistrationObservation): Check {
+  const who = `${o.role.agentType} (${o.role.binary})`;
+  const fail = (reason: string): Check => ({ name: 'registration', status: 'fail', reason });
+  if (!o.row) return fail(`no Chassis_Private row named ${o.systemId}: ovn-controller has not registered it`);
+  const ids = o.row.externalIds;
+  if (o.role.name === 'metadata-agent' && ids.has(CHASSIS_PRIVATE_KEYS.neutronAgentId))
+    return fail(
+      `Chassis_Private has ${CHASSIS_PRIVATE_KEYS.neutronAgentId}: neutron-server lists the OVN Neutron agent of this ` +
+        'chassis, not the OVN Metadata agent; set [agent] extensions = metadata',
+    );
+  const id = ids.get(o.role.idKey);
+  if (id === undefined)
+    return fail(`Chassis_Private has no ${o.role.idKey}: the agent has not registered as ${who}`);
+  if (id !== o.agentId)
+    return fail(`${o.role.idKey} = ${id}, not the ${o.agentId} ovnmeta computes for ${o.systemId}`);
+  const sbCfg = ids.get(o.role.sbCfgKey);
+  if (sbCfg === undefined || !/^\d+$/.test(sbCfg))
+    return fail(`Chassis_Private has no numeric ${o.role.sbCfgKey}`);
+  if (o.nbCfg !== undefined && BigInt(o.nbCfg) - BigInt(sbCfg) > 1n)
+    return fail(`${o.role.sbCfgKey} = ${sbCfg} is behind nb_cfg ${o.nbCfg}: neutron would call ${who} down`);
+  return {
+    name: 'registration',
+    status: 'pass',
+    detail: `${who} id ${id}, ${o.role.sbCfgKey} = ${sbCfg}${o.nbCfg === undefined ? '' : ` (nb_cfg ${o.nbCfg})`}`,
+  };
 }

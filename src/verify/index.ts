@@ -3,7 +3,13 @@
 // verifyChassis gathers the observations and never changes anything.
 export { verifyChassis, type VerifyOptions } from './verify.js';
 export { judgeNetwork, proxyPrerequisite, type NetworkObservation, type ProbeObservation } from './judge.js';
-export { metadataPortCheck, traceCheck, localportCheck } from './checks-sb.js';
+export {
+  metadataPortCheck,
+  traceCheck,
+  localportCheck,
+  registrationCheck,
+  type RegistrationObservation,
+} from './checks-sb.js';
 export { plumbingChecks, ovsPortCheck, type HostCheckInput } from './checks-host.js';
 export { proxyCheck, probeCheck } from './checks-proxy.js';
 export { indexOvs, observeOvs, VERIFY_OVS_MONITOR, type OvsTables } from './ovs-observe.js';

@@ -27,11 +27,12 @@ const jsonCheck = (c: Check): JsonCheck => ({
   ...(c.detail === undefined ? {} : { detail: c.detail }),
 });
 
-/** `{ ok, chassis: [check], networks: [{ id, checks: [check] }] }`, check = `{ name, subject?, ok, status, reason?, detail? }`. */
+/** `{ ok, identity?: { role, agentType, binary, reason, agentId? }, chassis: [check], networks: [{ id, checks: [check] }] }`, check = `{ name, subject?, ok, status, reason?, detail? }`. */
 export function renderJson(r: VerifyReport): string {
   return `${JSON.stringify(
     {
       ok: reportOk(r),
+      ...(r.identity ? { identity: r.identity } : {}),
       chassis: r.chassis.map(jsonCheck),
       networks: r.networks.map((n) => ({
         id: n.id,
@@ -69,7 +70,20 @@ export function renderTable(r: VerifyReport): string {
     r.networks.length === 0 && reportOk(r)
       ? 'no network has VM ports bound to this chassis: nothing to serve'
       : `${r.networks.length} network(s): ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped`;
-  return [line(header), ...rows.map(line), '', `${reportOk(r) ? 'OK' : 'FAILED'}: ${summary}`, ''].join('\n');
+  const identity = r.identity
+    ? [
+        `agent: ${r.identity.agentType} (${r.identity.binary})${r.identity.agentId ? ` id ${r.identity.agentId}` : ''}: ${r.identity.reason}`,
+        '',
+      ]
+    : [];
+  return [
+    ...identity,
+    line(header),
+    ...rows.map(line),
+    '',
+    `${reportOk(r) ? 'OK' : 'FAILED'}: ${summary}`,
+    '',
+  ].join('\n');
 }
 
 const label = (c: Check): string => (c.subject === undefined ? c.name : `${c.name} ${c.subject}`);

@@ -24,7 +24,8 @@ export type CheckName =
   // the chassis as a whole
   | 'ovs-db'
   | 'southbound'
-  | 'chassis';
+  | 'chassis'
+  | 'registration';
 
 /**
  * One judged check. `skip`: not judged because something it needs failed
@@ -47,7 +48,21 @@ export interface NetworkReport {
   readonly checks: readonly Check[];
 }
 
+/** Which neutron agent the configuration makes ovnmeta (src/agent/agent-role.ts). */
+export interface ReportIdentity {
+  /** 'metadata-agent' | 'ovn-neutron-agent' */
+  readonly role: string;
+  /** neutron's agent_type: 'OVN Metadata agent' | 'OVN Neutron agent' */
+  readonly agentType: string;
+  readonly binary: string;
+  /** Why the configuration gives that role. */
+  readonly reason: string;
+  /** The agent id it writes, once the chassis is known. */
+  readonly agentId?: string;
+}
+
 export interface VerifyReport {
+  readonly identity?: ReportIdentity;
   /** Checks about the chassis, not one network (databases reachable, Chassis row). */
   readonly chassis: readonly Check[];
   readonly networks: readonly NetworkReport[];

@@ -15,7 +15,15 @@
  */
 import { execa } from 'execa';
 import { dirname } from 'node:path';
-import { desiredNetwork, optionSource, type AgentConfig, type DesiredNetwork } from '../agent/index.js';
+import {
+  agentIdFor,
+  decideRole,
+  desiredNetwork,
+  optionSource,
+  type AgentConfig,
+  type DesiredNetwork,
+} from '../agent/index.js';
+import { registrationCheck } from './checks-sb.js';
 import { localChassis, needsChecksumFill, type LocalChassis } from '../agent/ovs-local.js';
 import type { PortBinding } from '../agent/sb-rows.js';
 import { DEVICE_ID } from '../agent/sb-rows.js';
@@ -39,7 +47,14 @@ import {
 } from './microflow.js';
 import { OvnTrace } from './ovn-trace.js';
 import { indexOvs, observeOvs, type OvsIndex } from './ovs-observe.js';
-import type { Check, FlowObservation, HttpObservation, TraceObservation, VerifyReport } from './types.js';
+import type {
+  Check,
+  FlowObservation,
+  HttpObservation,
+  ReportIdentity,
+  TraceObservation,
+  VerifyReport,
+} from './types.js';
 
 export interface VerifyOptions {
   readonly config: AgentConfig;
@@ -61,10 +76,25 @@ const PROBE_TIMEOUT_MS = 15_000;
 
 export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
   const chassis = await openChassis(o.config, o.dbTimeoutMs ?? 10_000);
+  const { role, reason } = decideRole(o.config);
+  const identity: ReportIdentity = {
+    role: role.name,
+    agentType: role.agentType,
+    binary: role.binary,
+    reason,
+    ...(chassis.kind === 'open' ? { agentId: agentIdFor(role, chassis.local.systemId as string) } : {}),
+  };
   let trace: Promise<OvnTrace> | undefined;
   try {
-    if (chassis.kind === 'failed') return { chassis: chassis.checks, networks: [] };
+    if (chassis.kind === 'failed') return { identity, chassis: chassis.checks, networks: [] };
     const { sb, ovs, local, sbRemote, ssl } = chassis;
+    const registration = registrationCheck({
+      role,
+      systemId: local.systemId as string,
+      agentId: identity.agentId as string,
+      row: sb.view.chassisPrivate(local.systemId as string),
+      nbCfg: sb.view.sbGlobalNbCfg(),
+    });
     const ids = o.networks && o.networks.length > 0 ? [...new Set(o.networks)] : [...sb.localNetworks].sort();
     const intents = ids.map((id) => ({ id, intent: desiredNetwork(sb.view.inputs(id, sb.chassis)) }));
     // A served network has local VM ports by definition (desiredNetwork): it needs traces and flows.
@@ -97,7 +127,7 @@ export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
     const observations = await mapLimit(intents, o.concurrency ?? 8, (n) =>
       observeNetwork(ctx, n.id, n.intent),
     );
-    return { chassis: chassis.checks, networks: observations.map(judgeNetwork) };
+    return { identity, chassis: [...chassis.checks, registration], networks: observations.map(judgeNetwork) };
   } finally {
     await Promise.allSettled([
       trace?.then((t) => t.close()),

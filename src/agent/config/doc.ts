@@ -6,6 +6,8 @@ import { optionEntries, type OptionSpec, type SectionName } from './schema.js';
 
 const SECTION_NOTES: Record<SectionName, string> = {
   DEFAULT: 'Read from neutron.conf and neutron_ovn_metadata_agent.ini, as neutron does.',
+  agent:
+    "neutron-ovn-agent's [agent] section (neutron_ovn_agent.ini): decides which agent ovnmeta registers as.",
   ovs: 'The local Open_vSwitch database (chassis identity, integration bridge).',
   ovn: 'The OVN Southbound database.',
   metadata_rate_limiting: 'Per-VM request rate limits; excess requests get 429.',

@@ -40,6 +40,7 @@ export type FormatName =
   | 'oslo-port'
   | 'oslo-choice'
   | 'oslo-int-list'
+  | 'oslo-string-list'
   | 'seconds'
   | 'host-port';
 
@@ -151,6 +152,24 @@ const choice: OptionFormat<string> = {
   display: (v) => v,
 };
 
+/** oslo ListOpt(): comma-separated strings, each stripped; empty text is []. */
+const stringList: OptionFormat<readonly string[]> = {
+  name: 'oslo-string-list',
+  expected: () => 'must be a comma-separated list',
+  parse: (raw) =>
+    raw.trim() === ''
+      ? []
+      : raw
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== ''),
+  validate(value) {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+      throw new OptionValueError('must be a comma-separated list');
+  },
+  display: (v) => v.join(','),
+};
+
 /** oslo ListOpt(item_type=Integer(choices=…)): comma-separated, not empty. */
 const intList: OptionFormat<readonly number[]> = {
   name: 'oslo-int-list',
@@ -225,6 +244,7 @@ export const formats: { readonly [N in FormatName]: OptionFormat<unknown> } = {
   'oslo-port': port,
   'oslo-choice': choice,
   'oslo-int-list': intList,
+  'oslo-string-list': stringList,
   seconds,
   'host-port': hostPort,
 };

@@ -64,6 +64,11 @@ const intList = <const C extends readonly number[]>(
   def: readonly C[number][],
   spec: Spec<readonly C[number][]>,
 ): Decl<readonly C[number][]> => ({ ...spec, choices, format: 'oslo-int-list', default: def });
+const strList = (def: readonly string[], spec: Spec<readonly string[]>): Decl<readonly string[]> => ({
+  ...spec,
+  format: 'oslo-string-list',
+  default: def,
+});
 const seconds = (def: number, spec: Spec<number>): Decl<number> => ({
   ...spec,
   format: 'seconds',
@@ -118,6 +123,15 @@ const declared = {
       min: 1,
     }),
     debug: bool(false, { doc: 'Log at debug level instead of info.' }),
+  },
+  agent: {
+    extensions: strList([], {
+      doc:
+        "neutron-ovn-agent's extensions (neutron_ovn_agent.ini). Naming `metadata` makes ovnmeta register as " +
+        'that agent ("OVN Neutron agent", neutron:ovn-neutron-agent-* keys); otherwise it registers as ' +
+        'neutron-ovn-metadata-agent ("OVN Metadata agent"). Other extensions are not ovnmeta\'s: it logs them and ' +
+        'leaves them to neutron-ovn-agent (docs/deploy.md, migration).',
+    }),
   },
   ovs: {
     ovsdb_connection: str('unix:/usr/local/var/run/openvswitch/db.sock', {

@@ -1,12 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  METADATA_AGENT_ROLE,
+  OVN_NEUTRON_AGENT_ROLE,
+  decideRole,
+  type AgentRole,
+} from '../../../src/agent/agent-role.js';
 import { Registration, maxHeartbeatDelayMs, registrationOps } from '../../../src/agent/registration.js';
 
 type Op = Record<string, unknown>;
 
-function setup(random = () => 0.5) {
+function setup(random = () => 0.5, role?: AgentRole) {
   const writes: Op[][] = [];
   let fail = 0;
   const reg = new Registration({
+    ...(role ? { role } : {}),
     agentId: 'agent-1',
     bridge: 'br-int',
     agentDownTimeSeconds: 75,
@@ -97,5 +104,134 @@ describe('Registration', () => {
     expect(reg.registered).toBe(true);
     expect(writes).toHaveLength(2);
     expect((writes[1]![0]!.where as unknown[][])[0]).toEqual(['_uuid', '==', ['uuid', 'row-2']]);
+  });
+});
+
+describe('the OVN Neutron agent role (neutron-ovn-agent with the metadata extension)', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('is chosen when [agent] extensions names metadata; otherwise the metadata agent', () => {
+    expect(decideRole({ agent: { extensions: ['metadata'] } }).role).toBe(OVN_NEUTRON_AGENT_ROLE);
+    const mixed = decideRole({ agent: { extensions: ['ovs', 'metadata', 'qos_hwol'] } });
+    expect(mixed.role).toBe(OVN_NEUTRON_AGENT_ROLE);
+    expect(mixed.ignoredExtensions).toEqual(['ovs', 'qos_hwol']);
+    expect(decideRole({ agent: { extensions: [] } }).role).toBe(METADATA_AGENT_ROLE);
+    expect(decideRole({ agent: { extensions: ['ovs'] } }).role).toBe(METADATA_AGENT_ROLE);
+  });
+
+  it("writes neutron-ovn-agent's keys and removes the metadata agent's in the same mutation", () => {
+    const [op] = registrationOps('row-1', 'agent-n', 'br-int', 9, OVN_NEUTRON_AGENT_ROLE);
+    expect((op as { mutations: unknown }).mutations).toEqual([
+      [
+        'external_ids',
+        'delete',
+        [
+          'set',
+          [
+            'neutron:ovn-bridge',
+            'neutron:ovn-neutron-agent-sb-cfg',
+            'neutron:ovn-metadata-sb-cfg',
+            'neutron:description-metadata',
+            'neutron:ovn-metadata-id',
+          ],
+        ],
+      ],
+      [
+        'external_ids',
+        'insert',
+        [
+          'map',
+          [
+            ['neutron:ovn-neutron-agent-id', 'agent-n'],
+            ['neutron:ovn-bridge', 'br-int'],
+            ['neutron:ovn-neutron-agent-sb-cfg', '9'],
+          ],
+        ],
+      ],
+    ]);
+  });
+
+  it("the metadata agent role removes nothing of the OVN Neutron agent's", () => {
+    const [op] = registrationOps('row-1', 'agent-1', 'br-int', 9, METADATA_AGENT_ROLE);
+    const removed = ((op as { mutations: unknown }).mutations as unknown[][])[0]![2] as [string, string[]];
+    expect(removed[1]).toEqual(['neutron:ovn-bridge', 'neutron:ovn-metadata-sb-cfg']);
+  });
+
+  it('heartbeats into neutron:ovn-neutron-agent-sb-cfg', async () => {
+    vi.useFakeTimers();
+    const { reg, writes } = setup(() => 0, OVN_NEUTRON_AGENT_ROLE);
+    reg.chassisPrivate({ uuid: 'row-1', nbCfg: 3 });
+    await vi.advanceTimersByTimeAsync(0);
+    reg.sbGlobal(4);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sbCfgOf(writes[1]!)).toEqual({ 'neutron:ovn-neutron-agent-sb-cfg': '4' });
+  });
+});
+
+describe('guard: another writer on our keys', () => {
+  afterEach(() => vi.useRealTimers());
+  const ids = (o: Record<string, string>) => new Map(Object.entries(o));
+
+  it('our id removed (neutron-ovn-agent start-up): register again, without the cleanup', async () => {
+    vi.useFakeTimers();
+    const { reg, writes } = setup();
+    reg.chassisPrivate({ uuid: 'row-1', nbCfg: 3, externalIds: ids({}) });
+    await vi.advanceTimersByTimeAsync(0);
+    reg.sbGlobal(5);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(2);
+    // our keys as we wrote them: nothing to do
+    reg.chassisPrivate({
+      uuid: 'row-1',
+      nbCfg: 5,
+      externalIds: ids({ 'neutron:ovn-metadata-id': 'agent-1', 'neutron:ovn-metadata-sb-cfg': '5' }),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(2);
+    // removed by someone else
+    reg.chassisPrivate({
+      uuid: 'row-1',
+      nbCfg: 5,
+      externalIds: ids({ 'neutron:ovn-neutron-agent-id': 'x' }),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(3);
+    expect(sbCfgOf(writes[2]!)).toEqual({
+      'neutron:ovn-metadata-id': 'agent-1',
+      'neutron:ovn-bridge': 'br-int',
+      'neutron:ovn-metadata-sb-cfg': '5',
+    });
+  });
+
+  it('our sb-cfg set back to an older value: the newest is written again', async () => {
+    vi.useFakeTimers();
+    const { reg, writes } = setup(() => 0, OVN_NEUTRON_AGENT_ROLE);
+    reg.chassisPrivate({ uuid: 'row-1', nbCfg: 7, externalIds: ids({}) });
+    await vi.advanceTimersByTimeAsync(0);
+    reg.sbGlobal(8);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(2);
+    reg.chassisPrivate({
+      uuid: 'row-1',
+      nbCfg: 8,
+      externalIds: ids({
+        'neutron:ovn-neutron-agent-id': 'agent-1',
+        'neutron:ovn-neutron-agent-sb-cfg': '7',
+      }),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(3);
+    expect(sbCfgOf(writes[2]!)).toEqual({ 'neutron:ovn-neutron-agent-sb-cfg': '8' });
+    // a newer value than ours (the other writer is ahead) is left alone
+    reg.chassisPrivate({
+      uuid: 'row-1',
+      nbCfg: 8,
+      externalIds: ids({
+        'neutron:ovn-neutron-agent-id': 'agent-1',
+        'neutron:ovn-neutron-agent-sb-cfg': '9',
+      }),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(3);
   });
 });

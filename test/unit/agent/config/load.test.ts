@@ -118,7 +118,7 @@ describe('real neutron files', () => {
     expect(c.ovn.ovn_sb_connection).toBe('tcp:10.0.0.10:6642');
     expect(c.metadata_rate_limiting.rate_limit_enabled).toBe(true);
     expect(c.metadata_rate_limiting.ip_versions).toEqual([4, 6]);
-    expect(Object.keys(c)).toEqual(['DEFAULT', 'ovs', 'ovn', 'metadata_rate_limiting', 'ovnmeta']);
+    expect(Object.keys(c)).toEqual(['DEFAULT', 'agent', 'ovs', 'ovn', 'metadata_rate_limiting', 'ovnmeta']);
     expect(Object.keys(c.ovn)).not.toContain('ovn_metadata_enabled');
     expect(optionSource(c, 'ovn', 'ovn_sb_connection')).toEqual({
       kind: 'file',
