@@ -1,15 +1,15 @@
 // SbView and IdentityFeed over a real Replica built from a literal SB
-// snapshot (the OVN SB schema Debian ships; no server).
-import { readFileSync } from 'node:fs';
+// snapshot (the OVN SB schema Debian ships, from test/fixtures; no server).
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IdentityFeed } from '../../../src/agent/identity-feed.js';
 import { SB_COLUMNS } from '../../../src/agent/sb-monitor.js';
 import { SbView, sbIndexes } from '../../../src/agent/sb-view.js';
 import type { RowEventLike } from '../../../src/agent/triggers.js';
-import { parseSchema, Replica } from '../../../src/ovsdb/index.js';
+import { Replica } from '../../../src/ovsdb/index.js';
 import { IdentityIndex } from '../../../src/proxy/index.js';
+import { sbSchema } from '../schemas.js';
 
-const schema = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
+const schema = sbSchema();
 const NET = '76af9baf-9fa4-4631-8f1d-5610ef87a036';
 const CH = 'c0000000-0000-4000-8000-000000000001';
 const OTHER = 'c0000000-0000-4000-8000-000000000002';

@@ -93,7 +93,7 @@ describe('JsonFramer (RFC 7047 §4: back-to-back JSON values)', () => {
     );
   });
 
-  it('frames a large message in many chunks with one final copy', () => {
+  it('frames a 20,000-row message split into 64 KiB chunks as exactly that message', () => {
     const rows: Record<string, unknown> = {};
     for (let i = 0; i < 20_000; i++)
       rows[`uuid-${i}`] = { initial: { logical_port: `p{${i}}`, mac: ['set', []] } };
@@ -101,11 +101,8 @@ describe('JsonFramer (RFC 7047 §4: back-to-back JSON values)', () => {
     const buf = Buffer.from(text);
     const framer = new JsonFramer();
     const out: string[] = [];
-    const started = performance.now();
     for (let i = 0; i < buf.length; i += 65_536) out.push(...framer.push(buf.subarray(i, i + 65_536)));
-    const ms = performance.now() - started;
     expect(out).toEqual([text]);
-    console.log(`framed ${(buf.length / 1e6).toFixed(1)} MB in ${ms.toFixed(1)} ms`);
   });
 
   it('flags frames with a 16+ digit run outside strings (possible integer beyond 2^53), at any split', () => {

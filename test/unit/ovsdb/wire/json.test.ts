@@ -86,7 +86,7 @@ describe('parseJsonExact', () => {
     });
   }
 
-  it('measures both paths on a 10 MB update (printed, not asserted)', { timeout: 120_000 }, () => {
+  it('parses a 20,000-row update exactly on both paths: one 2^64-1 integer among them stays a bigint', () => {
     const rows: Record<string, unknown> = {};
     for (let i = 0; i < 20_000; i++)
       rows[`${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`] = {
@@ -105,21 +105,15 @@ describe('parseJsonExact', () => {
       };
     const text = JSON.stringify({ id: null, method: 'update2', params: [null, { Port_Binding: rows }] });
     const withBig = text.replace('"tunnel_key":1,', '"tunnel_key":18446744073709551615,');
-    const time = (f: () => void): number => {
-      const t0 = performance.now();
-      for (let i = 0; i < 5; i++) f();
-      return (performance.now() - t0) / 5;
-    };
-    const regex = time(() => /\d{16}/.test(text));
-    const probe = time(() => hasDigitRun16(text));
-    const plain = time(() => JSON.parse(text));
-    const fast = time(() => parseJsonExact(text));
-    const slow = time(() => parseJsonExact(withBig));
-    expect(parseJsonExact(withBig)).toMatchObject({ params: [null, { Port_Binding: {} }] });
-    console.log(
-      `parseJsonExact on ${(text.length / 1e6).toFixed(1)} MB: digit-run probe ${probe.toFixed(2)} ms (regex ${regex.toFixed(2)} ms), ` +
-        `JSON.parse ${plain.toFixed(1)} ms, fast path ${fast.toFixed(1)} ms, slow path ${slow.toFixed(1)} ms`,
-    );
+    type Update = { params: [null, { Port_Binding: Record<string, { initial: { tunnel_key: unknown } }> }] };
+    const rowsOf = (t: string) => (parseJsonExact(t) as Update).params[1].Port_Binding;
+    const first = '00000000-0000-4000-8000-000000000000';
+    const last = `${(19_999).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
+    expect(rowsOf(text)).toEqual(JSON.parse(text).params[1].Port_Binding);
+    const big = rowsOf(withBig);
+    expect(Object.keys(big)).toHaveLength(20_000);
+    expect(big[first]!.initial.tunnel_key).toBe(18446744073709551615n);
+    expect(big[last]!.initial.tunnel_key).toBe(20_000);
   });
 });
 
