@@ -154,6 +154,7 @@ describe('a healthy chassis', () => {
       ['ovs-db', true],
       ['southbound', true],
       ['chassis', true],
+      ['registration', true],
     ]);
     expect(report.ok).toBe(true);
     expect(code).toBe(0);
