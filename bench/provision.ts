@@ -298,6 +298,8 @@ async function main(): Promise<void> {
   const result = {
     networks: NETWORKS,
     [`coldStart${NETWORKS}Seconds`]: cold.seconds,
+    /** Agent + its children's CPU over the cold start, per network (ms). */
+    cpuMsPerNetwork: round(((cold.cpuSeconds.agent + cold.cpuSeconds.children) * 1000) / NETWORKS, 1),
     coldStart: {
       firstPlumbedMs: cold.firstPlumbedMs,
       medianPlumbedMs: cold.medianPlumbedMs,

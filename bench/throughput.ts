@@ -29,7 +29,8 @@
 // and the datapath packets per request at the VM's port (lib/host-probe.ts).
 // Pairing and medians: lib/compare.ts; agent /metrics readers: lib/agent-probe.ts.
 // Progress goes to stderr; the last stdout line is one JSON object:
-//   {"rps10":…,"ceiling10":…,"ratio10":…,"p99Ms10":…,"rps100":…,"rssMb":…,…}
+//   {"rps10":…,"ceiling10":…,"ratio10":…,"p99Ms10":…,"rps100":…,"agentCpuUsPerRequest10":…,
+//    "ceilingCpuUsPerRequest10":…,"rssAfterLoadMb":…,…}
 // neutron-ovn-metadata-agent on this machine, same topology: ~315 req/s at 10
 // connections (p99 78 ms), 2.6 % of the ceiling measured there; ~1.4 GB RSS
 // with its haproxies; per-request cost growing with the SB size.
@@ -345,6 +346,8 @@ async function main(): Promise<void> {
     p99Ms100: at100.p99Ms,
     agentCpuUsPerRequest10: at10.agentCpuUsPerRequest,
     agentCpuUsPerRequest100: at100.agentCpuUsPerRequest,
+    ceilingCpuUsPerRequest10: at10.ceilingCpuUsPerRequest,
+    ceilingCpuUsPerRequest100: at100.ceilingCpuUsPerRequest,
     novaAlone10: round(nova10.rps),
     novaAlone100: round(nova100.rps),
     ...(withForeign && rowsAfter
@@ -361,6 +364,8 @@ async function main(): Promise<void> {
       : {}),
     sbReplicaRows: rowsBefore.OVN_Southbound,
     rssMb: round(memory.loaded!.rssMb!, 1),
+    /** The same figure under the name the targets use. */
+    rssAfterLoadMb: round(memory.loaded!.rssMb!, 1),
     peakRssMb: round(memory.end!.peakRssMb!, 1),
     memoryMb: Object.fromEntries(
       Object.entries(memory).map(([at, m]) => [

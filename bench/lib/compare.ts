@@ -55,6 +55,8 @@ export function summarize(c: Comparison) {
     })),
     /** The agent's own CPU per request, µs (median over rounds): steadier than rps on a shared machine. */
     agentCpuUsPerRequest: round(median(c.agent.map((r) => ((r.cores.agent ?? NaN) / r.rps) * 1e6))),
+    /** The ceiling server's CPU per request, µs (median over the same rounds). */
+    ceilingCpuUsPerRequest: round(median(c.ceiling.map((r) => ((r.cores.ceiling ?? NaN) / r.rps) * 1e6))),
     /** Datapath packets per request at the VM's port (medians). */
     packetsPerRequest: {
       agent: median(c.agent.map((r) => r.packetsPerRequest ?? NaN)),

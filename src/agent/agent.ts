@@ -247,7 +247,7 @@ export class Agent {
         const veth = vethNames(networkId).root;
         if (report.intent === 'serve') this.#served.set(veth, networkId);
         else this.#served.delete(veth);
-        this.metrics.networksServed.set(this.#proxy.listeners().length);
+        this.metrics.networksServed.set(this.#proxy.listenerCount());
       },
       onResult: (networkId, outcome, ms, err) => {
         this.metrics.reconcileSeconds.observe({ outcome }, ms / 1000);
@@ -275,7 +275,7 @@ export class Agent {
     void this.#queue.idle().then(() => {
       this.#firstPassDone = true;
       this.#log.info(
-        { networks: this.#proxy.listeners().length, ms: Math.round(performance.now() - t0) },
+        { networks: this.#proxy.listenerCount(), ms: Math.round(performance.now() - t0) },
         'first reconcile pass done',
       );
     });

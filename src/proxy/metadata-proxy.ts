@@ -39,6 +39,8 @@ export interface MetadataProxy {
   ensureListener(spec: ListenerSpec): Promise<EnsureResult>;
   removeListener(network: string): Promise<'removed' | 'unchanged'>;
   listeners(): ListenerInfo[];
+  /** How many networks have a listener (O(1), unlike listeners().length). */
+  listenerCount(): number;
   listenUnixSocket(path: string, mode?: UnixSocketMode, owner?: SocketOwner): Promise<void>;
   close(): Promise<void>;
 }
@@ -98,6 +100,10 @@ class MetadataProxyServer implements MetadataProxy {
       ipv6Device: listener.ipv6Device,
       addresses: [...listener.sockets.values()].map((s) => formatAddress(s.spec.host, s.port)),
     }));
+  }
+
+  listenerCount(): number {
+    return this.#listeners.size;
   }
 
   async listenUnixSocket(path: string, mode: UnixSocketMode = 'deduce', owner?: SocketOwner): Promise<void> {
@@ -181,7 +187,7 @@ class MetadataProxyServer implements MetadataProxy {
       {
         network: spec.network,
         namespace: spec.namespace,
-        addresses: this.listeners().find((l) => l.network === spec.network)?.addresses,
+        addresses: [...listener.sockets.values()].map((s) => formatAddress(s.spec.host, s.port)),
         result,
       },
       'metadata listener ready',
