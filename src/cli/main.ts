@@ -1,4 +1,4 @@
-// ovnmeta command line: `agent`, `cleanup`, `demo`, `verify`.
+// ovnmeta command line: `agent`, `cleanup`, `demo`, `health`, `verify`.
 import { pino } from 'pino';
 import { Agent, AgentConfigError, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
@@ -9,6 +9,8 @@ commands:
   agent [CONFIG]                     run the metadata agent on this chassis
   cleanup [CONFIG]                   remove every ovnmeta-* namespace, veth and OVS port
   demo [--once]                      throwaway OVN chassis, two VMs fetching metadata
+  health [--config-file FILE ...] [--url URL]
+                                     exit 0 when the agent's admin endpoint says ready
   verify [CONFIG] [--network ID] [--probe] [--json]
                                      check, with ovn-trace, that metadata works here
 
@@ -72,6 +74,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   agent,
   cleanup,
   demo: async (argv) => (await import('./demo.js')).demo(argv),
+  health: async (argv) => (await import('./health.js')).health(argv),
   verify: async (argv) => (await import('./verify.js')).verify(argv),
 };
 
