@@ -169,7 +169,7 @@ describe('a healthy chassis', () => {
         'm',
       ),
     );
-    expect(out).toMatch(/^OK: 1 network\(s\): 14 passed, 0 failed, 0 skipped$/m);
+    expect(out).toMatch(/^OK: 1 network\(s\): 15 passed, 0 failed, 0 skipped$/m);
     const other = await cli([
       '--config-file',
       ini,
