@@ -6,7 +6,9 @@
 // files the agent reads, or --url.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { AgentConfigError, loadConfig } from '../agent/index.js';
+import { loadConfig } from '../agent/index.js';
+import { formatHostPort } from '../common/address.js';
+import { hasCode } from '../common/coded-error.js';
 
 const usage = `usage: ovnmeta health [--config-file FILE ...] [--url URL] [--timeout SECONDS]
 
@@ -22,7 +24,7 @@ class HealthUsageError extends Error {}
 /** The /readyz URL for a metrics_bind address; a wildcard bind is asked on loopback. */
 export function readyzUrl(bind: { host: string; port: number }): string {
   const host = bind.host === '0.0.0.0' ? '127.0.0.1' : bind.host === '::' ? '::1' : bind.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${bind.port}/readyz`;
+  return `http://${formatHostPort(host, bind.port)}/readyz`;
 }
 
 async function target(argv: string[]): Promise<{ url: string; timeoutMs: number } | undefined> {
@@ -87,11 +89,8 @@ export async function health(argv: string[]): Promise<void> {
   try {
     t = await target(argv);
   } catch (err) {
-    const coded = (err as { code?: unknown }).code;
-    const config =
-      err instanceof AgentConfigError || (typeof coded === 'string' && coded.startsWith('AGENT_CONFIG'));
-    if (err instanceof HealthUsageError || config) {
-      process.stderr.write(`ovnmeta health: ${(err as Error).message}\n`);
+    if (err instanceof HealthUsageError || hasCode(err, 'AGENT_CONFIG')) {
+      process.stderr.write(`ovnmeta health: ${err.message}\n`);
       process.exitCode = 2;
       return;
     }

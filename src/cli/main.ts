@@ -1,6 +1,7 @@
 // ovnmeta command line: `agent`, `cleanup`, `demo`, `health`, `verify`.
 import { pino } from 'pino';
-import { Agent, AgentConfigError, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
+import { Agent, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
+import { hasCode } from '../common/coded-error.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
 
 const usage = `usage: ovnmeta <command> [options]
@@ -89,8 +90,8 @@ if (!run) {
       process.stderr.write(`${err.message} (ovnmeta --help)\n`);
       process.exit(2);
     }
-    if (err instanceof AgentConfigError || (err as { code?: string }).code?.startsWith('AGENT_CONFIG')) {
-      process.stderr.write(`ovnmeta: ${(err as Error).message}\n`);
+    if (hasCode(err, 'AGENT_CONFIG')) {
+      process.stderr.write(`ovnmeta: ${err.message}\n`);
       process.exit(2);
     }
     process.stderr.write(`ovnmeta ${command}: ${(err as Error).stack ?? String(err)}\n`);

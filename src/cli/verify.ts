@@ -2,7 +2,8 @@
 // checks, read-only, that metadata works on this chassis (docs/verify.md).
 // Exit 0 when every check passed, 1 when some failed, 2 on a usage or
 // configuration error.
-import { AgentConfigError, loadConfig, type AgentConfig } from '../agent/index.js';
+import { loadConfig, type AgentConfig } from '../agent/index.js';
+import { hasCode } from '../common/coded-error.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
 import { exitCode, renderJson, renderTable, verifyChassis, VerifyUsageError } from '../verify/index.js';
 
@@ -51,8 +52,8 @@ export async function verify(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    if (err instanceof AgentConfigError || isConfigError(err)) {
-      process.stderr.write(`ovnmeta verify: ${(err as Error).message}\n`);
+    if (hasCode(err, 'AGENT_CONFIG')) {
+      process.stderr.write(`ovnmeta verify: ${err.message}\n`);
       process.exitCode = 2;
       return;
     }
@@ -66,7 +67,3 @@ export async function verify(argv: string[]): Promise<void> {
   process.stdout.write(values.json ? renderJson(report) : renderTable(report));
   process.exitCode = exitCode(report);
 }
-
-const isConfigError = (err: unknown): boolean =>
-  typeof (err as { code?: unknown })?.code === 'string' &&
-  (err as { code: string }).code.startsWith('AGENT_CONFIG');

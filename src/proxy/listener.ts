@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import type net from 'node:net';
 
+import { formatHostPort } from '../common/address.js';
 import { ProxyHelperFailedError, ProxyListenFailedError } from './errors.js';
 import {
   NETNS_LISTEN_HELPER_SOURCE,
@@ -123,13 +124,9 @@ export function openSockets(request: OpenSocketsRequest): Promise<OpenedSocket[]
 
 function listenFailed(target: string, failures: readonly HelperFailure[]): ProxyListenFailedError {
   const first = failures[0]!;
-  const address = failures.map((f) => formatAddress(f.host, f.port)).join(', ');
+  const address = failures.map((f) => formatHostPort(f.host, f.port)).join(', ');
   const reason = failures.map((f) => f.message).join('; ');
   return new ProxyListenFailedError(target, address, reason, {
     cause: Object.assign(new Error(first.message), { code: first.code }),
   });
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -9,7 +9,8 @@
 // (e.g. a leftover haproxy holding port 80 there) leaves the others alone.
 
 import { ProxyClosedError } from './errors.js';
-import { formatAddress, openSockets } from './listener.js';
+import { formatHostPort } from '../common/address.js';
+import { openSockets } from './listener.js';
 import type { HelperListen } from './netns-listen-helper.js';
 import { resolveOptions, type MetadataProxyOptions, type ResolvedOptions } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -98,7 +99,7 @@ class MetadataProxyServer implements MetadataProxy {
       network,
       namespace: listener.namespace,
       ipv6Device: listener.ipv6Device,
-      addresses: [...listener.sockets.values()].map((s) => formatAddress(s.spec.host, s.port)),
+      addresses: [...listener.sockets.values()].map((s) => formatHostPort(s.spec.host, s.port)),
     }));
   }
 
@@ -187,7 +188,7 @@ class MetadataProxyServer implements MetadataProxy {
       {
         network: spec.network,
         namespace: spec.namespace,
-        addresses: [...listener.sockets.values()].map((s) => formatAddress(s.spec.host, s.port)),
+        addresses: [...listener.sockets.values()].map((s) => formatHostPort(s.spec.host, s.port)),
         result,
       },
       'metadata listener ready',

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 
+import { formatHostPort } from '../common/address.js';
 import {
   ProxyInvalidOptionsError,
   ProxyNovaBadResponseError,
@@ -56,8 +57,7 @@ export function signInstanceId(secret: string, instanceId: string): string {
 
 /** `http://host:port` with an IPv6 literal bracketed (RFC 3986 §3.2.2). */
 export function novaOrigin(nova: Pick<NovaOptions, 'protocol' | 'host' | 'port'>): string {
-  const host = nova.host.includes(':') && !nova.host.startsWith('[') ? `[${nova.host}]` : nova.host;
-  return `${nova.protocol}://${host}:${nova.port}`;
+  return `${nova.protocol}://${formatHostPort(nova.host, nova.port)}`;
 }
 
 /** Where a relayed request ends: exactly one of the two is called, once. */

@@ -12,6 +12,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { formatHostPort } from '../common/address.js';
 import { defaultInstance, novaLookup, type NovaInstance } from './nova-tree.js';
 
 export interface FakeNovaTls {
@@ -73,7 +74,7 @@ export class FakeNova {
   ) {}
 
   get url(): string {
-    return `${this.protocol}://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+    return `${this.protocol}://${formatHostPort(this.host, this.port)}`;
   }
 
   /** Override answers (after the signature check); undefined restores the default. */

@@ -7,6 +7,8 @@
 // (1-65535)"). `validate` re-checks a typed value; convict runs it over the
 // defaults and over the loaded values as a last guard.
 
+import { formatHostPort } from '../../common/address.js';
+
 /** Thrown by a format; `expected` completes "…: " in the caller's message. */
 export class OptionValueError extends Error {
   constructor(readonly expected: string) {
@@ -233,7 +235,7 @@ const hostPort: OptionFormat<HostPort> = {
     if (typeof v.host !== 'string' || v.host === '') throw new OptionValueError(hostPort.expected(c));
     checkInteger(v.port, PORT_RANGE, hostPort.expected(c));
   },
-  display: (v) => (v === null ? '' : v.host.includes(':') ? `[${v.host}]:${v.port}` : `${v.host}:${v.port}`),
+  display: (v) => (v === null ? '' : formatHostPort(v.host, v.port)),
 };
 
 export const formats: { readonly [N in FormatName]: OptionFormat<unknown> } = {
