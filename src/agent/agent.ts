@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { listNamespaces, NAMESPACE_PREFIX, vethNames } from '../namespace/index.js';
+import { listNamespaces, NAMESPACE_PREFIX, OVS_INDEXES, vethNames } from '../namespace/index.js';
 import { OvsdbClient, type Replica } from '../ovsdb/index.js';
 import { IdentityIndex, createMetadataProxy, type MetadataProxy } from '../proxy/index.js';
 import { CHASSIS_PRIVATE_KEYS, decideRole, type RoleDecision } from './agent-role.js';
@@ -24,7 +24,7 @@ import { AgentMetrics } from './metrics.js';
 import { startAdminServer } from './admin-server.js';
 import { IdentityFeed } from './identity-feed.js';
 import { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
-import { createHostPlumbing, createOvsPorts, PORT_BY_NAME } from './host.js';
+import { createHostPlumbing, createOvsPorts } from './host.js';
 import { Reconciler, type Listeners } from './reconciler.js';
 import { Registration } from './registration.js';
 import { MonitorConditions } from './monitor-conditions.js';
@@ -127,7 +127,9 @@ export class Agent {
       logger: this.#log.child({ db: 'Open_vSwitch' }),
     });
     this.#watchStatus(this.#ovs, 'Open_vSwitch', (replica) => {
-      replica.addIndex('Port', PORT_BY_NAME, (row) => (typeof row.name === 'string' ? row.name : undefined));
+      for (const [table, indexes] of Object.entries(OVS_INDEXES)) {
+        for (const [name, fn] of Object.entries(indexes)) replica.addIndex(table, name, fn);
+      }
       replica.on('change', (events) => this.#onOvsEvents(events as readonly RowEventLike[]));
     });
     this.#ovs.monitor(OVS_MONITOR);

@@ -7,12 +7,13 @@
 import {
   listNamespaces,
   NAMESPACE_PREFIX,
+  OVS_INDEXES,
+  ovsRows,
   planOvsPortRemoval,
   removePlumbing,
   vethNames,
 } from '../namespace/index.js';
 import { OvsdbClient, type Replica } from '../ovsdb/index.js';
-import { asWire, PORT_BY_NAME } from './host.js';
 import { OVS_MONITOR } from './ovs-local.js';
 
 export interface CleanupReport {
@@ -27,17 +28,15 @@ export async function cleanupHost(ovsdbConnection: string): Promise<CleanupRepor
   try {
     await ovs.start();
     const replica: Replica = ovs.replica;
-    replica.addIndex('Port', PORT_BY_NAME, (row) => (typeof row.name === 'string' ? row.name : undefined));
-    const rows = {
-      Bridge: replica.table('Bridge'),
-      Port: replica.table('Port'),
-      Interface: replica.table('Interface'),
-    };
+    for (const [table, indexes] of Object.entries(OVS_INDEXES)) {
+      for (const [name, fn] of Object.entries(indexes)) replica.addIndex(table, name, fn);
+    }
+    const rows = ovsRows(replica);
     for (const namespace of await listNamespaces(NAMESPACE_PREFIX)) {
       const veth = vethNames(namespace.slice(NAMESPACE_PREFIX.length)).root;
       const ops = planOvsPortRemoval(veth, rows);
       if (ops.length > 0) {
-        await ovs.transact(asWire(ops));
+        await ovs.transact(ops);
         report.ovsPorts.push(veth);
       }
       await removePlumbing(namespace, veth);

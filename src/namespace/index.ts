@@ -1,6 +1,6 @@
 // src/namespace: one network's host plumbing (netns, veth, addresses,
-// checksum fill) and the OVS port that plugs it into br-int, as plain
-// RFC 7047 operations. Knows no SB (docs/architecture.md).
+// checksum fill) and the OVS port that plugs it into br-int, as RFC 7047
+// operations from src/ovsdb's builders. Knows no SB (docs/architecture.md).
 export * from './errors.js';
 export { NAMESPACE_PREFIX, namespaceName, vethNames } from './names.js';
 export { execaRunner, type CommandRunner, type CommandResult, type RunOptions } from './runner.js';
@@ -21,6 +21,10 @@ export { ensurePlumbing } from './ensure.js';
 export {
   planOvsPort,
   planOvsPortRemoval,
+  ovsRows,
+  OVS_INDEXES,
+  PORT_BY_NAME,
+  BRIDGE_BY_PORT,
   type OvsPortSpec,
   type OvsRows,
   type OvsRow,
@@ -28,4 +32,4 @@ export {
   type OvsPortRow,
   type OvsInterfaceRow,
   type OvsPortOperation,
-} from './ovs-port.js';
+} from './open-vswitch.js';

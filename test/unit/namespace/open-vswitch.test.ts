@@ -1,7 +1,16 @@
 // planOvsPort / planOvsPortRemoval on literal rows in replica format
 // (uuid strings, arrays for sets, ReadonlyMap for maps).
 import { describe, expect, it } from 'vitest';
-import { planOvsPort, planOvsPortRemoval, type OvsRow, type OvsRows } from '../../../src/namespace/index.js';
+import {
+  OVS_INDEXES,
+  ovsRows,
+  planOvsPort,
+  planOvsPortRemoval,
+  type OvsRow,
+  type OvsRows,
+} from '../../../src/namespace/index.js';
+import { parseSchema, Replica } from '../../../src/ovsdb/index.js';
+import { vswitchSchemaJson } from '../schemas.js';
 
 const BR_INT = '00000000-0000-0000-0000-0000000000b1';
 const BR_EX = '00000000-0000-0000-0000-0000000000b2';
@@ -74,6 +83,56 @@ describe('planOvsPort', () => {
     };
     expect(planOvsPort(spec, indexed)).toEqual([]);
     expect(seen).toEqual([spec.port]);
+  });
+
+  it('uses a bridge-by-port index when given instead of scanning the bridges', () => {
+    const r = rows({ intPorts: [P], exPorts: [P] });
+    const seen: string[] = [];
+    const indexed: OvsRows = {
+      ...r,
+      bridgesOfPort: (portUuid) => {
+        seen.push(portUuid);
+        return [r.Bridge.get(BR_INT)!];
+      },
+    };
+    expect(planOvsPort(spec, indexed)).toEqual([]);
+    expect(seen).toEqual([P]);
+  });
+
+  it('plans the same over a replica carrying OVS_INDEXES as over a scan of the same rows', () => {
+    const r = rows({ intPorts: [VM_P], exPorts: [P] });
+    const wire = (row: OvsRow): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const [col, v] of Object.entries(row)) {
+        if (col === '_uuid') continue;
+        if (col === 'ports' || col === 'interfaces')
+          out[col] = ['set', (v as string[]).map((u) => ['uuid', u])];
+        else if (v instanceof Map) out[col] = ['map', [...v.entries()]];
+        else out[col] = v;
+      }
+      return out;
+    };
+    const snapshot: Record<string, Record<string, { initial: Record<string, unknown> }>> = {};
+    for (const table of ['Bridge', 'Port', 'Interface'] as const) {
+      snapshot[table] = {};
+      for (const row of r[table].values()) snapshot[table][row._uuid] = { initial: wire(row) };
+    }
+    const replica = new Replica(
+      parseSchema(vswitchSchemaJson()),
+      {
+        Bridge: { columns: ['name', 'ports'] },
+        Port: { columns: ['name', 'interfaces'] },
+        Interface: { columns: ['name', 'type', 'external_ids'] },
+      },
+      snapshot,
+    );
+    for (const [table, indexes] of Object.entries(OVS_INDEXES)) {
+      for (const [name, fn] of Object.entries(indexes)) replica.addIndex(table, name, fn);
+    }
+    const moved = planOvsPort(spec, r);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(planOvsPort(spec, ovsRows(replica))).toEqual(moved);
+    expect(planOvsPortRemoval(spec.port, ovsRows(replica))).toEqual(planOvsPortRemoval(spec.port, r));
   });
 
   it('fixes a wrong iface-id with a map mutation that keeps other keys', () => {

@@ -1,10 +1,11 @@
-// The OVS side of one network's plumbing: plug the root end of the veth into
-// the integration bridge with Interface external_ids:iface-id = the metadata
-// port's logical_port, so that ovn-controller binds the localport here
-// (neutron-compat "What one network's plumbing looks like"). Pure functions
-// from rows of the local Open_vSwitch database (replica row format,
-// docs/architecture.md) to RFC 7047 §5.2 operations, which the agent runs in
-// one `transact`. An empty list means the database is already right.
+// The Open_vSwitch module: the OVS side of one network's plumbing. It plugs
+// the root end of the veth into the integration bridge with Interface
+// external_ids:iface-id = the metadata port's logical_port, so that
+// ovn-controller binds the localport here (neutron-compat "What one network's
+// plumbing looks like"). Pure functions from rows of the local Open_vSwitch
+// database (replica row format, docs/architecture.md) to RFC 7047 §5.2
+// operations built with src/ovsdb's operation builders, which the agent runs
+// in one `transact`. An empty list means the database is already right.
 //
 // Idempotent and wait-free: mutations ("insert"/"delete" on sets and maps,
 // RFC 7047 §5.1) touch only the elements named, so other writers' ports and
@@ -14,6 +15,22 @@
 // from the newer replica. Removing a Port from its last bridge is enough to
 // delete it: Port and Interface are non-root tables, garbage-collected by
 // ovsdb-server (RFC 7047 §3.2 "isRoot").
+import {
+  map,
+  mutation,
+  namedUuid,
+  op,
+  set,
+  uuid,
+  type IndexKeyFn,
+  type InsertOperation,
+  type MutateOperation,
+  type Replica,
+  type UpdateOperation,
+  type WireCondition,
+  type WireNamedUuid,
+  type WireUuid,
+} from '../ovsdb/index.js';
 import { NetnsOvsBridgeMissingError } from './errors.js';
 
 /** A row as the replica holds it: uuid strings, arrays for sets, ReadonlyMap for maps. */
@@ -43,10 +60,32 @@ export interface OvsRows {
   readonly Port: ReadonlyMap<string, OvsRow>;
   readonly Interface: ReadonlyMap<string, OvsRow>;
   /**
-   * Optional index lookup (e.g. a replica index on Port.name); without it
-   * the Port table is scanned, O(ports), once per plan.
+   * Optional index lookups (the replica indexes of OVS_INDEXES, see
+   * ovsRows); without them the Port table is scanned for the name and every
+   * bridge's ports for the holders, O(ports), once per plan.
    */
   readonly portByName?: (name: string) => OvsRow | undefined;
+  readonly bridgesOfPort?: (portUuid: string) => Iterable<OvsRow>;
+}
+
+export const PORT_BY_NAME = 'by-name';
+export const BRIDGE_BY_PORT = 'by-port';
+
+/** Replica indexes (table -> name -> key function) that ovsRows reads. */
+export const OVS_INDEXES: { readonly [table: string]: { readonly [name: string]: IndexKeyFn } } = {
+  Port: { [PORT_BY_NAME]: (row) => (typeof row.name === 'string' ? row.name : undefined) },
+  Bridge: { [BRIDGE_BY_PORT]: (row) => uuidSet(row.ports) },
+};
+
+/** The rows of a replica that carries OVS_INDEXES, with the indexed lookups. */
+export function ovsRows(replica: Pick<Replica, 'table' | 'byIndex'>): OvsRows {
+  return {
+    Bridge: replica.table('Bridge'),
+    Port: replica.table('Port'),
+    Interface: replica.table('Interface'),
+    portByName: (name) => replica.byIndex('Port', PORT_BY_NAME, name).values().next().value,
+    bridgesOfPort: (portUuid) => replica.byIndex('Bridge', BRIDGE_BY_PORT, portUuid),
+  };
 }
 
 export interface OvsPortSpec {
@@ -58,39 +97,15 @@ export interface OvsPortSpec {
   readonly ifaceId: string;
 }
 
-type WireUuid = readonly ['uuid' | 'named-uuid', string];
-type Where = readonly (readonly [string, '==', WireUuid])[];
-type Mutation = readonly [column: string, mutator: 'insert' | 'delete', value: unknown];
+type PortRef = WireUuid | WireNamedUuid;
 
-/** The RFC 7047 §5.2 operations this module emits (plain JSON). */
-export type OvsPortOperation =
-  | {
-      readonly op: 'insert';
-      readonly table: string;
-      readonly row: Readonly<Record<string, unknown>>;
-      readonly 'uuid-name': string;
-    }
-  | {
-      readonly op: 'update';
-      readonly table: string;
-      readonly where: Where;
-      readonly row: Readonly<Record<string, unknown>>;
-    }
-  | {
-      readonly op: 'mutate';
-      readonly table: string;
-      readonly where: Where;
-      readonly mutations: readonly Mutation[];
-    };
+/** The RFC 7047 §5.2 operations this module emits. */
+export type OvsPortOperation = InsertOperation | UpdateOperation | MutateOperation;
 
-const byUuid = (uuid: string): Where => [['_uuid', '==', ['uuid', uuid]]];
+const byUuid = (id: string): readonly WireCondition[] => [['_uuid', '==', uuid(id)]];
 /** Bridge.ports `insert`/`delete` of one port reference (RFC 7047 §5.1 set mutation). */
-const bridgePorts = (bridge: OvsRow, mutator: 'insert' | 'delete', ref: WireUuid): OvsPortOperation => ({
-  op: 'mutate',
-  table: 'Bridge',
-  where: byUuid(bridge._uuid),
-  mutations: [['ports', mutator, ['set', [ref]]]],
-});
+const bridgePorts = (bridge: OvsRow, mutator: 'insert' | 'delete', ref: PortRef): MutateOperation =>
+  op.mutate('Bridge', byUuid(bridge._uuid), [mutation('ports', mutator, set([ref]))]);
 
 /**
  * Operations that put `spec.port` on `spec.bridge` (and on no other bridge)
@@ -106,7 +121,7 @@ export function planOvsPort(spec: OvsPortSpec, rows: OvsRows): OvsPortOperation[
   const ops: OvsPortOperation[] = [];
   const port = findPort(rows, spec.port);
   if (port !== undefined) {
-    const ref: WireUuid = ['uuid', port._uuid];
+    const ref = uuid(port._uuid);
     const holders = bridgesHolding(rows, port._uuid);
     for (const other of holders) {
       if (other !== bridge) ops.push(bridgePorts(other, 'delete', ref));
@@ -116,20 +131,17 @@ export function planOvsPort(spec: OvsPortSpec, rows: OvsRows): OvsPortOperation[
     if (iface !== undefined && iface.name === spec.port) {
       if (!holders.includes(bridge)) ops.push(bridgePorts(bridge, 'insert', ref));
       if (iface.type !== '' && iface.type !== undefined) {
-        ops.push({ op: 'update', table: 'Interface', where: byUuid(iface._uuid), row: { type: '' } });
+        ops.push(op.update('Interface', byUuid(iface._uuid), { type: '' }));
       }
       if (stringMap(iface.external_ids).get('iface-id') !== spec.ifaceId) {
-        ops.push({
-          op: 'mutate',
-          table: 'Interface',
-          where: byUuid(iface._uuid),
+        ops.push(
           // RFC 7047 §5.1: map "insert" skips keys already present, so the
           // old value is deleted first; other keys are left alone.
-          mutations: [
-            ['external_ids', 'delete', ['set', ['iface-id']]],
-            ['external_ids', 'insert', ['map', [['iface-id', spec.ifaceId]]]],
-          ],
-        });
+          op.mutate('Interface', byUuid(iface._uuid), [
+            mutation('external_ids', 'delete', set(['iface-id'])),
+            mutation('external_ids', 'insert', map([['iface-id', spec.ifaceId]])),
+          ]),
+        );
       }
       return ops;
     }
@@ -141,19 +153,9 @@ export function planOvsPort(spec: OvsPortSpec, rows: OvsRows): OvsPortOperation[
   const ifaceName = `iface_${tag}`;
   const portName = `port_${tag}`;
   ops.push(
-    {
-      op: 'insert',
-      table: 'Interface',
-      row: { name: spec.port, external_ids: ['map', [['iface-id', spec.ifaceId]]] },
-      'uuid-name': ifaceName,
-    },
-    {
-      op: 'insert',
-      table: 'Port',
-      row: { name: spec.port, interfaces: ['named-uuid', ifaceName] },
-      'uuid-name': portName,
-    },
-    bridgePorts(bridge, 'insert', ['named-uuid', portName]),
+    op.insert('Interface', { name: spec.port, external_ids: map([['iface-id', spec.ifaceId]]) }, ifaceName),
+    op.insert('Port', { name: spec.port, interfaces: namedUuid(ifaceName) }, portName),
+    bridgePorts(bridge, 'insert', namedUuid(portName)),
   );
   return ops;
 }
@@ -162,7 +164,8 @@ export function planOvsPort(spec: OvsPortSpec, rows: OvsRows): OvsPortOperation[
 export function planOvsPortRemoval(port: string, rows: OvsRows): OvsPortOperation[] {
   const row = findPort(rows, port);
   if (row === undefined) return [];
-  return bridgesHolding(rows, row._uuid).map((b) => bridgePorts(b, 'delete', ['uuid', row._uuid]));
+  const ref = uuid(row._uuid);
+  return bridgesHolding(rows, row._uuid).map((b) => bridgePorts(b, 'delete', ref));
 }
 
 function findBridge(rows: OvsRows, name: string): OvsRow | undefined {
@@ -177,6 +180,7 @@ function findPort(rows: OvsRows, name: string): OvsRow | undefined {
 }
 
 function bridgesHolding(rows: OvsRows, portUuid: string): OvsRow[] {
+  if (rows.bridgesOfPort) return [...rows.bridgesOfPort(portUuid)];
   const out: OvsRow[] = [];
   for (const b of rows.Bridge.values()) if (uuidSet(b.ports).includes(portUuid)) out.push(b);
   return out;
