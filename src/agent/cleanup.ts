@@ -1,6 +1,7 @@
 /**
  * `ovnmeta cleanup`: remove everything the agent made on this host — every
- * `ovnmeta-*` namespace, its veth and its integration bridge port — for
+ * `ovnmeta-*` namespace, its veth and its integration bridge port, and the
+ * listener holder with every socket it keeps — for
  * decommissioning or going back to neutron's agent. The agent itself never
  * does this on stop: a restart must not cut metadata.
  */
@@ -14,6 +15,7 @@ import {
   vethNames,
 } from '../namespace/index.js';
 import { OvsdbClient, type Replica } from '../ovsdb/index.js';
+import { ListenerHolder } from '../proxy/index.js';
 import { OVS_MONITOR } from './ovs-local.js';
 
 export interface CleanupReport {
@@ -21,7 +23,9 @@ export interface CleanupReport {
   readonly ovsPorts: string[];
 }
 
-export async function cleanupHost(ovsdbConnection: string): Promise<CleanupReport> {
+export async function cleanupHost(ovsdbConnection: string, holderSocket: string): Promise<CleanupReport> {
+  // The listening sockets first: a namespace with one open would live on.
+  ListenerHolder.end(holderSocket);
   const ovs = new OvsdbClient({ remote: ovsdbConnection, database: 'Open_vSwitch', probeIntervalMs: 0 });
   ovs.monitor(OVS_MONITOR);
   const report: CleanupReport = { namespaces: [], ovsPorts: [] };

@@ -40,6 +40,7 @@ export function proxyOptions(
       burstLimit: rl.burst_query_rate_limit,
     },
     limits: { backlog: d.metadata_backlog },
+    listen: { holderSocket: config.ovnmeta.listener_holder_socket },
     ...(metrics ? { metrics: metricsHooks(metrics) } : {}),
   };
 }

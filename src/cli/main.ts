@@ -1,7 +1,8 @@
-// ovnmeta command line: `agent`, `cleanup`, `demo`, `health`, `verify`.
+// ovnmeta command line: `agent`, `cleanup`, `demo`, `health`, `release`, `verify`.
 import { pino } from 'pino';
 import { Agent, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
 import { hasCode } from '../common/coded-error.js';
+import { ListenerHolder } from '../proxy/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
 
 const usage = `usage: ovnmeta <command> [options]
@@ -12,6 +13,8 @@ commands:
   demo [--once]                      throwaway OVN chassis, two VMs fetching metadata
   health [--config-file FILE ...] [--url URL]
                                      exit 0 when the agent's admin endpoint says ready
+  release [CONFIG]                   end the listener holder: port 80 in every namespace
+                                     is free (after stopping the agent for good)
   verify [CONFIG] [--network ID] [--probe] [--json]
                                      check, with ovn-trace, that metadata works here
 
@@ -64,11 +67,24 @@ async function agent(argv: string[]): Promise<void> {
 
 async function cleanup(argv: string[]): Promise<void> {
   const { cfg } = await config('cleanup', argv);
-  const report = await cleanupHost(cfg.ovs.ovsdb_connection);
+  const report = await cleanupHost(cfg.ovs.ovsdb_connection, cfg.ovnmeta.listener_holder_socket);
   process.stdout.write(
     `removed ${report.namespaces.length} namespaces, ${report.ovsPorts.length} OVS ports\n`,
   );
   for (const ns of report.namespaces) process.stdout.write(`  ${ns}\n`);
+}
+
+// The agent's stop leaves the listening sockets with the listener holder (a
+// restart must not refuse a VM); stopping for good, e.g. to go back to
+// neutron's agent, ends it. Namespaces stay.
+async function release(argv: string[]): Promise<void> {
+  const { cfg } = await config('release', argv);
+  const held = ListenerHolder.end(cfg.ovnmeta.listener_holder_socket);
+  process.stdout.write(
+    held === undefined
+      ? `no listener holder on ${cfg.ovnmeta.listener_holder_socket}\n`
+      : `listener holder ended: ${held} listening sockets closed\n`,
+  );
 }
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
@@ -76,6 +92,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   cleanup,
   demo: async (argv) => (await import('./demo.js')).demo(argv),
   health: async (argv) => (await import('./health.js')).health(argv),
+  release,
   verify: async (argv) => (await import('./verify.js')).verify(argv),
 };
 

@@ -4,6 +4,7 @@
 
 export { createMetadataProxy } from './metadata-proxy.js';
 export type { EnsureResult, ListenerInfo, ListenerSpec, MetadataProxy } from './metadata-proxy.js';
+export { ListenerHolder } from './holder-client.js';
 export { IdentityIndex } from './identity-index.js';
 export type { IdentityLookup, IdentitySource, PortIdentity } from './identity-index.js';
 export {

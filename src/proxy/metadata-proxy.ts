@@ -2,16 +2,26 @@
 // networks to serve (ensureListener / removeListener); the proxy owns their
 // listening sockets, the HTTP server and the connection pool to nova.
 //
+// The listening sockets belong to the listener holder (listener-holder.ts),
+// a small process that outlives this one: this process serves duplicates of
+// their descriptors, so a restart (SIGTERM, kill -9, a new version) leaves
+// VMs' connections waiting in the backlog for the next agent.
+//
 // Per network: one context (network id, rate limiter) built once, and one
 // listening socket per address (169.254.169.254:80, and [fe80::a9fe:a9fe]:80
 // on the inside veth when the network has IPv6 ports). Calls for one network
 // are serialised; different networks proceed in parallel and a failure in one
 // (e.g. a leftover haproxy holding port 80 there) leaves the others alone.
 
+import { closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { ProxyClosedError } from './errors.js';
+import { ListenerHolder } from './holder-client.js';
 import { formatHostPort } from '../common/address.js';
-import { openSockets } from './listener.js';
-import type { HelperListen } from './netns-listen-helper.js';
+import { openSockets, socketKey, type ListenSpec } from './listener.js';
 import { resolveOptions, type MetadataProxyOptions, type ResolvedOptions } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
 import { NovaRelay } from './relay.js';
@@ -47,7 +57,7 @@ export interface MetadataProxy {
 }
 
 interface BoundSocket {
-  readonly spec: HelperListen;
+  readonly spec: ListenSpec;
   readonly server: ListenerServer;
   readonly port: number;
 }
@@ -62,6 +72,11 @@ interface NetworkListener {
 
 export async function createMetadataProxy(options: MetadataProxyOptions): Promise<MetadataProxy> {
   const resolved = resolveOptions(options);
+  const { holderSocket, helperTimeoutMs } = resolved.listen;
+  const holder = await ListenerHolder.connect(
+    holderSocket ?? join(tmpdir(), `ovnmeta-holder-${process.pid}-${randomBytes(4).toString('hex')}.sock`),
+    helperTimeoutMs,
+  );
   const relay = await NovaRelay.create(resolved.nova);
   const app = await createMetadataApp({
     identity: resolved.identity,
@@ -70,7 +85,7 @@ export async function createMetadataProxy(options: MetadataProxyOptions): Promis
     logger: resolved.logger,
     metrics: resolved.metrics,
   });
-  return new MetadataProxyServer(resolved, relay, app);
+  return new MetadataProxyServer(resolved, holder, relay, app);
 }
 
 class MetadataProxyServer implements MetadataProxy {
@@ -82,6 +97,7 @@ class MetadataProxyServer implements MetadataProxy {
 
   constructor(
     private readonly options: ResolvedOptions,
+    private readonly holder: ListenerHolder,
     private readonly relay: NovaRelay,
     private readonly web: MetadataApp,
   ) {}
@@ -119,7 +135,11 @@ class MetadataProxyServer implements MetadataProxy {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#busy.values()]);
-    await Promise.all([...this.#listeners.keys()].map((network) => this.#remove(network)));
+    // Our copies of the sockets close; the holder keeps its own, and their
+    // backlog fills until the next proxy takes them (a private holder ends).
+    const keep = this.options.listen.holderSocket !== undefined;
+    await Promise.all([...this.#listeners.keys()].map((network) => this.#remove(network, keep)));
+    if (!keep) this.holder.exit();
     await Promise.all(this.#unix.splice(0).map((server) => closeServer(server, this.options.limits)));
     await this.web.close();
     await this.relay.close();
@@ -128,7 +148,7 @@ class MetadataProxyServer implements MetadataProxy {
   async #ensure(spec: ListenerSpec): Promise<EnsureResult> {
     if (this.#closed) throw new ProxyClosedError(`listen for network ${spec.network}`);
     const { listen, limits } = this.options;
-    const wanted: HelperListen[] = [{ host: listen.ipv4, port: listen.port, backlog: limits.backlog }];
+    const wanted: ListenSpec[] = [{ host: listen.ipv4, port: listen.port, backlog: limits.backlog }];
     if (spec.ipv6Device) {
       wanted.push({ host: `${listen.ipv6}%${spec.ipv6Device}`, port: listen.port, backlog: limits.backlog });
     }
@@ -153,13 +173,16 @@ class MetadataProxyServer implements MetadataProxy {
     const opened =
       missing.length === 0
         ? []
-        : await openSockets({
-            namespace: spec.namespace,
-            listen: missing,
-            dadWaitMs: listen.dadWaitMs,
-            timeoutMs: listen.helperTimeoutMs,
-            ipCommand: listen.ipCommand,
-          });
+        : await openSockets(
+            this.holder,
+            {
+              network: spec.network,
+              namespace: spec.namespace === undefined ? undefined : join(listen.netnsDir, spec.namespace),
+              listen: missing,
+              dadWaitMs: listen.dadWaitMs,
+            },
+            closeSync,
+          );
     if (listener === undefined) {
       listener = {
         namespace: spec.namespace,
@@ -170,19 +193,19 @@ class MetadataProxyServer implements MetadataProxy {
       this.#listeners.set(spec.network, listener);
     }
     listener.ipv6Device = spec.ipv6Device;
+    let adopted = 0;
     for (const socket of opened) {
       const server = this.web.createListenerServer(listener.context);
-      // Takes over the received handle (http.Server#listen(handle)), then
-      // serves what was accepted while it was in transit.
-      server.listen(socket.server);
-      socket.server.removeAllListeners('connection');
-      for (const early of socket.early) server.emit('connection', early);
+      // listen(2) again with our backlog: node's default (511) would
+      // replace metadata_backlog on the shared socket.
+      server.listen({ fd: socket.fd }, socket.spec.backlog);
       listener.sockets.set(socket.spec.host, { spec: socket.spec, server, port: socket.port });
+      if (socket.adopted) adopted += 1;
     }
     for (const host of extra) {
       const bound = listener.sockets.get(host)!;
       listener.sockets.delete(host);
-      await closeServer(bound.server, this.options.limits);
+      await this.#closeSocket(spec.network, bound, false);
     }
     this.options.logger?.info(
       {
@@ -190,19 +213,28 @@ class MetadataProxyServer implements MetadataProxy {
         namespace: spec.namespace,
         addresses: [...listener.sockets.values()].map((s) => formatHostPort(s.spec.host, s.port)),
         result,
+        adopted,
       },
       'metadata listener ready',
     );
     return result;
   }
 
-  async #remove(network: string): Promise<'removed' | 'unchanged'> {
+  /** `keep`: the holder keeps its copy (shutdown); else the socket goes. */
+  async #remove(network: string, keep = false): Promise<'removed' | 'unchanged'> {
     const listener = this.#listeners.get(network);
     if (listener === undefined) return 'unchanged';
     this.#listeners.delete(network);
-    await Promise.all([...listener.sockets.values()].map((s) => closeServer(s.server, this.options.limits)));
-    this.options.logger?.info({ network, namespace: listener.namespace }, 'metadata listener removed');
+    await Promise.all([...listener.sockets.values()].map((s) => this.#closeSocket(network, s, keep)));
+    if (!keep)
+      this.options.logger?.info({ network, namespace: listener.namespace }, 'metadata listener removed');
     return 'removed';
+  }
+
+  async #closeSocket(network: string, bound: BoundSocket, keep: boolean): Promise<void> {
+    // The holder's copy first: once ours closes too, nothing listens.
+    if (!keep) this.holder.drop(socketKey(network, bound.spec));
+    await closeServer(bound.server, this.options.limits);
   }
 
   #context(network: string): ListenerContext {

@@ -67,9 +67,17 @@ export interface ListenAddressOptions {
   readonly port: number;
   /** How long to wait for the IPv6 address to leave DAD's tentative state. */
   readonly dadWaitMs: number;
-  /** Limit for the in-namespace helper to report back. */
+  /** Limit for the listener holder to answer (or start). */
   readonly helperTimeoutMs: number;
-  readonly ipCommand: string;
+  /** Where namespaces are named (`ip netns`): <netnsDir>/<namespace>. */
+  readonly netnsDir: string;
+  /**
+   * The listener holder's control socket. Set: the listening sockets are
+   * kept there across restarts of this process (close() leaves them, a
+   * later proxy on the same path adopts them). Unset: a private holder on a
+   * temporary path, ended by close().
+   */
+  readonly holderSocket: string | undefined;
 }
 
 /** Per-request reports, for the agent's Prometheus registry (the proxy
@@ -142,7 +150,8 @@ export const DEFAULT_LISTEN: ListenAddressOptions = {
   port: 80,
   dadWaitMs: 3_000,
   helperTimeoutMs: 15_000,
-  ipCommand: 'ip',
+  netnsDir: '/run/netns',
+  holderSocket: undefined,
 };
 
 /** Defaults filled in and checked; throws ProxyInvalidOptionsError. */

@@ -2,12 +2,16 @@
 // adopts what it made — the same namespace (same inode), veth (same
 // ifindex) and OVS port (same row) — and serves again; a clean SIGTERM
 // leaves the namespaces in place; namespaces nobody needs are torn down at
-// start-up, half-made ones repaired.
+// start-up, half-made ones repaired. The listening sockets belong to the
+// listener holder (issue 10): a request made while no agent runs waits in
+// the backlog and is answered by the next agent; `ovnmeta release` frees
+// port 80.
 import { execa } from 'execa';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { run, type Chassis, type Network, type Vm, type VmPort } from '../../src/sandbox/index.js';
+import { ListenerHolder } from '../../src/proxy/index.js';
 import { agentIni, spawnAgent, SECRET } from '../support/agent.js';
 
 const MAIN = resolve(import.meta.dirname, '../../dist/cli/main.js');
@@ -37,8 +41,30 @@ afterAll(async () => {
   await chassis?.stop();
 });
 
+// Neither node's default (511) nor the kernel's cap (somaxconn, 4096 here).
+const BACKLOG = 1000;
+const INI = { novaPort: 0, extra: `[DEFAULT]\nmetadata_backlog = ${BACKLOG}` };
+
 async function start(): Promise<void> {
-  agent = await spawnAgent(chassis, { novaPort: nova.port });
+  agent = await spawnAgent(chassis, { ...INI, novaPort: nova.port });
+}
+
+const holderSocket = (): string => join(chassis.dir, 'state', 'ovnmeta-listeners.sock');
+
+/** `ss -ltn` in the network's namespace: backlog (Send-Q) of each listener on port 80. */
+async function port80Backlogs(net: Network): Promise<number[]> {
+  const ss = await run('ip', ['netns', 'exec', `ovnmeta-${net.id}`, 'ss', '-Hltn', 'sport = :80']);
+  return ss
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => Number(l.trim().split(/\s+/)[2]));
+}
+
+function listenerLines(log: string): Record<string, unknown>[] {
+  return log
+    .split('\n')
+    .filter((l) => l.includes('"metadata listener ready"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<number | undefined> {
@@ -104,10 +130,16 @@ describe('agent restarts', () => {
     // The namespace outlives the agent.
     expect(await fingerprint(net)).toEqual(before);
 
+    // Asked while no agent runs: the connection waits in the holder's
+    // backlog and the restarted agent answers it.
+    const meanwhile = vm.curl('http://169.254.169.254/latest/meta-data/instance-id', { timeoutMs: 30_000 });
     await start();
+    expect(await meanwhile).toEqual({ status: 200, body: port.instanceId });
     await chassis.waitFor(() => served(vm, port), 20_000, 'served by the restarted agent');
     expect(await fingerprint(net)).toEqual(before);
     const log = await readFile(agent!.logFile, 'utf8');
+    // The socket was the holder's already, not bound again.
+    expect(listenerLines(log).map((l) => [l.network, l.adopted])).toEqual([[net.id, 1]]);
     expect(log).not.toMatch(/network torn down/);
     // Only the listener is new (it lives in the agent process); the plumbing
     // and the OVS port were adopted untouched.
@@ -120,9 +152,29 @@ describe('agent restarts', () => {
     });
   });
 
+  test("the listening socket has metadata_backlog, not node's default", async () => {
+    expect(await port80Backlogs(net)).toEqual([BACKLOG]);
+  });
+
   test('SIGTERM stops cleanly and leaves the namespace in place', async () => {
     const before = await fingerprint(net);
     expect(await kill('SIGTERM')).toBe(0);
+    expect(await fingerprint(net)).toEqual(before);
+  });
+
+  test('after SIGTERM the holder keeps port 80; `ovnmeta release` frees it and leaves the namespace', async () => {
+    const before = await fingerprint(net);
+    expect(await port80Backlogs(net)).toEqual([BACKLOG]);
+    const ini = join(chassis.dir, 'release.ini');
+    await writeFile(ini, agentIni(chassis, { ...INI, novaPort: nova.port }));
+    const r = await execa('node', [MAIN, 'release', '--config-file', ini], { reject: false });
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([
+      0,
+      'listener holder ended: 1 listening sockets closed',
+      '',
+    ]);
+    expect(await port80Backlogs(net)).toEqual([]);
+    expect(ListenerHolder.status(holderSocket())).toBeUndefined();
     expect(await fingerprint(net)).toEqual(before);
   });
 
@@ -149,8 +201,9 @@ describe('agent restarts', () => {
 
   test('`ovnmeta cleanup` removes every ovnmeta namespace, veth and OVS port', async () => {
     expect(await kill('SIGTERM')).toBe(0);
+    expect(ListenerHolder.status(holderSocket())?.held).toBe(1);
     const ini = join(chassis.dir, 'cleanup.ini');
-    await writeFile(ini, agentIni(chassis, { novaPort: nova.port }));
+    await writeFile(ini, agentIni(chassis, { ...INI, novaPort: nova.port }));
     const r = await execa('node', [MAIN, 'cleanup', '--config-file', ini], { reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`ovnmeta-${net.id}`);
@@ -158,5 +211,6 @@ describe('agent restarts', () => {
     expect(await stat(`/run/netns/ovnmeta-${net.id}`).catch(() => 'gone')).toBe('gone');
     expect(await stat(`/sys/class/net/tap${id}0`).catch(() => 'gone')).toBe('gone');
     expect(await chassis.vsctl('--bare', '--columns=name', 'find', 'Port', `name=tap${id}0`)).toBe('');
+    expect(ListenerHolder.status(holderSocket())).toBeUndefined();
   });
 });

@@ -6,7 +6,8 @@
 // with neutron's own two files (plus one [ovnmeta] file), and the VM is
 // served again from the very same namespace, veth pair and OVS port, under
 // the same agent id in Chassis_Private, with neutron's leftovers (iptables
-// CHECKSUM rule, haproxy configs) in place. Then back: neutron's agent takes
+// CHECKSUM rule, haproxy configs) in place. Then back: ovnmeta stopped and
+// its listener holder released (`ovnmeta release`), neutron's agent takes
 // the namespace over from ovnmeta just as well. Last, the mistake of leaving
 // an haproxy running: it keeps serving, through ovnmeta's
 // metadata_proxy_socket, until it is stopped and ovnmeta takes the port.
@@ -41,6 +42,7 @@ import {
   vethNames,
   type DesiredPlumbing,
 } from '../../src/namespace/index.js';
+import { ListenerHolder } from '../../src/proxy/index.js';
 import { startChassis } from '../support/chassis.js';
 import { startFakeNova, type FakeNova, type RecordedRequest } from '../support/fake-nova.js';
 import { createNetwork, createVmPort } from '../support/neutron.js';
@@ -88,6 +90,7 @@ afterAll(async () => {
     ovnmeta?.process.kill('SIGKILL');
     await ovnmeta?.process;
   });
+  await attempt(async () => files && ListenerHolder.end(holderSocket()));
   await attempt(async () => neutron?.stop());
   await attempt(async () => files && stopHaproxies(files.statePath));
   await attempt(async () => nova?.close());
@@ -202,6 +205,15 @@ async function freePort(): Promise<number> {
   const { port: free } = server.address() as AddressInfo;
   await new Promise<void>((done) => server.close(() => done()));
   return free;
+}
+
+/** [ovnmeta] listener_holder_socket's default under neutron's state_path. */
+const holderSocket = (): string => join(files.statePath, 'ovnmeta-listeners.sock');
+
+/** ovnmeta's processes on port 80: the agent and its listener holder. */
+function ovnmetaPids(): number[] {
+  const holder = ListenerHolder.status(holderSocket());
+  return [ovnmeta!.process.pid!, ...(holder ? [holder.pid] : [])].sort((x, y) => x - y);
 }
 
 /** `ovnmeta agent` with neutron's own files, then ours with only [ovnmeta] options. */
@@ -322,7 +334,8 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
     expect(seen.signatureValid).toBe(true);
     expect(viaNeutron(seen)).toBe(false);
     expect(seen.headers['x-forwarded-for']).toBe(port.ips[0]);
-    expect(await port80Owners()).toEqual([ovnmeta.process.pid]);
+    expect(ovnmetaPids()).toHaveLength(2);
+    expect(await port80Owners()).toEqual(ovnmetaPids());
     expect(await fingerprint(net!)).toEqual(before);
 
     const provisioned = await ovnmetaLog('network provisioned');
@@ -380,6 +393,19 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
   test("going back: neutron's agent takes the namespace over from ovnmeta", async () => {
     ovnmeta!.process.kill('SIGTERM');
     expect((await ovnmeta!.process).exitCode).toBe(0);
+    // Stopped for good: the listener holder still has port 80 (a restart
+    // would need it) until released.
+    expect((await port80Owners()).length).toBe(1);
+    const release = await execa(
+      'node',
+      [MAIN, 'release', '--config-file', files.neutronConf, '--config-file', files.agentIni],
+      { reject: false },
+    );
+    expect([release.exitCode, release.stdout]).toEqual([
+      0,
+      'listener holder ended: 1 listening sockets closed',
+    ]);
+    expect(await port80Owners()).toEqual([]);
     neutron = await startNeutronAgent(files);
     const seen = await servedByNeutron(async () => {
       const s = await fetchInstanceId();
@@ -417,7 +443,7 @@ describe('migrating a chassis from neutron-ovn-metadata-agent to ovnmeta', () =>
     // Stopped late, by its pid file: ovnmeta's next retry gets the port.
     expect(await stopHaproxies(files.statePath)).toEqual([haproxy!.pid]);
     await chassis.waitFor(
-      async () => (await port80Owners()).join() === String(ovnmeta!.process.pid) && fetchInstanceId(),
+      async () => (await port80Owners()).join() === ovnmetaPids().join() && fetchInstanceId(),
       20_000,
       "metadata from ovnmeta's own listener after its retry",
     );

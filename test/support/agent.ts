@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { Agent, parseConfig } from '../../src/agent/index.js';
+import { ListenerHolder } from '../../src/proxy/index.js';
 import type { Chassis } from '../../src/sandbox/index.js';
 import { waitFor } from '../../src/sandbox/index.js';
 
@@ -44,9 +45,25 @@ export function agentIni(chassis: Chassis, o: AgentIni): string {
   ].join('\n');
 }
 
+const holderEnded = new WeakSet<Chassis>();
+
+/** The agents' listener holder (it outlives them) ends with the chassis. */
+export function endHolderWithChassis(chassis: Chassis): void {
+  if (holderEnded.has(chassis)) return;
+  holderEnded.add(chassis);
+  const path = join(chassis.dir, 'state', 'ovnmeta-listeners.sock');
+  chassis.own({
+    stop: () => {
+      ListenerHolder.end(path);
+      return Promise.resolve();
+    },
+  });
+}
+
 /** An agent in this process, logging to <chassis dir>/agent-N.log. */
 export async function startAgent(chassis: Chassis, o: AgentIni): Promise<Agent> {
   await mkdir(join(chassis.dir, 'state'), { recursive: true });
+  endHolderWithChassis(chassis);
   const config = parseConfig([{ name: 'e2e.ini', text: agentIni(chassis, o) }], {});
   const logFile = join(chassis.dir, `agent-${Date.now()}.log`);
   const logger = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }));
@@ -62,6 +79,7 @@ export async function spawnAgent(
 ): Promise<{ process: ResultPromise; logFile: string }> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` before the e2e tests`);
   await mkdir(join(chassis.dir, 'state'), { recursive: true });
+  endHolderWithChassis(chassis);
   const ini = join(chassis.dir, `agent-${randomBytes(3).toString('hex')}.ini`);
   await writeFile(ini, agentIni(chassis, o), { mode: 0o600 });
   const logFile = join(chassis.dir, `agent-proc-${Date.now()}.log`);

@@ -181,6 +181,11 @@ const declared = {
       min: 0,
     }),
     nova_metadata_timeout: seconds(60, { doc: 'Seconds to wait for nova metadata to answer.' }),
+    listener_holder_socket: str('$state_path/ovnmeta-listeners.sock', {
+      doc:
+        'Control socket of the listener holder, the small process that owns the listening sockets ' +
+        'in every namespace so that they outlive agent restarts; `ovnmeta release` ends it (docs/deploy.md).',
+    }),
   },
 } as const;
 

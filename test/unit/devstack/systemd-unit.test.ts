@@ -99,9 +99,9 @@ describe('etc/systemd/ovnmeta-agent.service', () => {
     ]);
   });
 
-  it('stops only the agent and replaces neutron’s agent', async () => {
+  it('signals only the agent on stop (its listener holder stays) and replaces neutron’s agent', async () => {
     const unit = await readUnitFile(unitPath);
-    expect(value(unit, 'Service', 'KillMode')).toBe('mixed');
+    expect(value(unit, 'Service', 'KillMode')).toBe('process');
     expect(value(unit, 'Unit', 'Conflicts')).toBe('neutron-ovn-metadata-agent.service');
   });
 

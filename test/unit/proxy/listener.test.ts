@@ -1,12 +1,17 @@
-// The socket-passing helper, run in this process's own namespace (no root).
+// The listener holder, run in this process's own namespace (no root): it
+// binds, keeps, and hands out duplicates of listening sockets.
+import { closeSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { ListenerHolder } from '../../../src/proxy/holder-client.js';
 import { openSockets } from '../../../src/proxy/listener.js';
 import { fetchFrom, loopbackVm, startHarness, type Harness } from './harness.js';
 
-const base = { namespace: undefined, dadWaitMs: 0, timeoutMs: 10_000, ipCommand: 'ip' };
+const base = { namespace: undefined, dadWaitMs: 0 };
 
 function occupy(): Promise<net.Server> {
   return new Promise((resolve) => {
@@ -14,104 +19,119 @@ function occupy(): Promise<net.Server> {
   });
 }
 const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
+const serve = (fd: number, backlog: number): Promise<net.Server> =>
+  new Promise((resolve) => {
+    const s = net.createServer((c) => c.end('hello')).listen({ fd }, backlog, () => resolve(s));
+  });
+const read = (port: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let text = '';
+    const c = net.connect(port, '127.0.0.1');
+    c.setEncoding('utf8').on('data', (d: string) => (text += d));
+    c.on('end', () => resolve(text));
+    c.on('error', reject);
+  });
 
-describe('openSockets', () => {
-  it('hands over listening sockets that accept in this process', async () => {
-    const [opened] = await openSockets({ ...base, listen: [{ host: '127.0.0.1', port: 0, backlog: 16 }] });
+describe('openSockets through the listener holder', () => {
+  let holder: ListenerHolder;
+  const path = join(tmpdir(), `ovnmeta-holder-test-${process.pid}.sock`);
+  beforeAll(async () => {
+    holder = await ListenerHolder.connect(path, 10_000);
+  });
+  afterAll(() => holder.exit());
+
+  it('hands over a listening socket that accepts in this process', async () => {
+    const [opened] = await openSockets(
+      holder,
+      { ...base, network: 'a', listen: [{ host: '127.0.0.1', port: 0, backlog: 16 }] },
+      closeSync,
+    );
     expect(opened!.port).toBeGreaterThan(0);
-    const accepted = new Promise<string>((resolve) =>
-      opened!.server.on('connection', (s: net.Socket) => resolve(s.remoteAddress ?? '')),
-    );
-    const client = net.connect(opened!.port, '127.0.0.1');
-    expect(await accepted).toBe('127.0.0.1');
-    client.destroy();
-    opened!.server.close();
+    expect(opened!.adopted).toBe(false);
+    const server = await serve(opened!.fd, 16);
+    expect(await read(opened!.port)).toBe('hello');
+    server.close();
+    holder.drop('a|127.0.0.1|0');
   });
 
-  it('passes up the connections the helper accepted before handing over', async () => {
-    const reserved = await occupy();
-    const port = portOf(reserved);
-    await new Promise((r) => reserved.close(r));
-    const pending = openSockets({
-      ...base,
-      announceDelayMs: 400,
-      listen: [{ host: '127.0.0.1', port, backlog: 16 }],
-    });
-    // Connect while the helper holds the socket: it accepts these itself.
-    await new Promise((r) => setTimeout(r, 250));
-    const clients = await Promise.all(
-      [1, 2, 3].map(
-        (n) =>
-          new Promise<net.Socket>((resolve, reject) => {
-            const c = net.connect(port, '127.0.0.1', () => resolve(c.end(`hello ${n}`)));
-            c.on('error', reject);
-          }),
-      ),
-    );
-    const [opened] = await pending;
-    try {
-      expect(opened!.early).toHaveLength(3);
-      const greetings = await Promise.all(
-        opened!.early.map(
-          (socket) =>
-            new Promise<string>((resolve) => {
-              let text = '';
-              socket.setEncoding('utf8').on('data', (d: string) => (text += d));
-              socket.on('end', () => resolve(text));
-            }),
-        ),
-      );
-      expect(greetings.sort()).toEqual(['hello 1', 'hello 2', 'hello 3']);
-    } finally {
-      for (const c of clients) c.destroy();
-      opened!.server.close();
-    }
+  it('keeps the socket when its user goes: a later caller adopts it and answers what waited in the backlog', async () => {
+    const spec = { host: '127.0.0.1', port: 0, backlog: 16 };
+    const [first] = await openSockets(holder, { ...base, network: 'b', listen: [spec] }, closeSync);
+    const server = await serve(first!.fd, 16);
+    await new Promise((r) => server.close(r));
+    // Nobody accepts now; the connection waits in the holder's socket.
+    const waiting = read(first!.port);
+    const again = await ListenerHolder.connect(path, 10_000);
+    const [second] = await openSockets(again, { ...base, network: 'b', listen: [spec] }, closeSync);
+    expect(second).toMatchObject({ port: first!.port, adopted: true });
+    const next = await serve(second!.fd, 16);
+    expect(await waiting).toBe('hello');
+    next.close();
+    again.drop('b|127.0.0.1|0');
   });
 
-  it('is all or nothing: one address in use fails the call with every failure named', async () => {
+  it('is all or nothing: one address in use fails the call and the other is released', async () => {
     const taken = await occupy();
     try {
-      const attempt = openSockets({
-        ...base,
-        listen: [
-          { host: '127.0.0.1', port: 0, backlog: 16 },
-          { host: '127.0.0.1', port: portOf(taken), backlog: 16 },
-        ],
-      });
+      const attempt = openSockets(
+        holder,
+        {
+          ...base,
+          network: 'c',
+          listen: [
+            { host: '127.0.0.1', port: 0, backlog: 16 },
+            { host: '127.0.0.1', port: portOf(taken), backlog: 16 },
+          ],
+        },
+        closeSync,
+      );
       await expect(attempt).rejects.toMatchObject({
         code: 'PROXY_LISTEN_FAILED',
         retryable: true,
         address: `127.0.0.1:${portOf(taken)}`,
         cause: expect.objectContaining({ code: 'EADDRINUSE' }),
       });
+      // The first address was dropped: opening it again binds anew.
+      const [fresh] = await openSockets(
+        holder,
+        { ...base, network: 'c', listen: [{ host: '127.0.0.1', port: 0, backlog: 16 }] },
+        closeSync,
+      );
+      expect(fresh!.adopted).toBe(false);
+      closeSync(fresh!.fd);
+      holder.drop('c|127.0.0.1|0');
     } finally {
       taken.close();
     }
   });
 
-  it('reports a namespace it cannot enter as PROXY_HELPER_FAILED', async () => {
+  it('reports a namespace that does not exist as PROXY_LISTEN_FAILED', async () => {
     await expect(
-      openSockets({
-        ...base,
-        namespace: `pxtest-${process.pid}-absent`,
-        listen: [{ host: '127.0.0.1', port: 0, backlog: 1 }],
-      }),
+      openSockets(
+        holder,
+        {
+          ...base,
+          network: 'd',
+          namespace: `/nonexistent/pxtest-${process.pid}`,
+          listen: [{ host: '127.0.0.1', port: 0, backlog: 1 }],
+        },
+        closeSync,
+      ),
     ).rejects.toMatchObject({
-      code: 'PROXY_HELPER_FAILED',
-      retryable: true,
-      namespace: `pxtest-${process.pid}-absent`,
+      code: 'PROXY_LISTEN_FAILED',
+      cause: expect.objectContaining({ code: 'ENOENT' }),
     });
   });
 
-  it('reports an unusable helper command as PROXY_HELPER_FAILED', async () => {
-    await expect(
-      openSockets({
-        ...base,
-        namespace: 'x',
-        ipCommand: '/nonexistent/ip',
-        listen: [{ host: '127.0.0.1', port: 0, backlog: 1 }],
-      }),
-    ).rejects.toMatchObject({ code: 'PROXY_HELPER_FAILED' });
+  it('after drop the holder no longer listens', async () => {
+    const [opened] = await openSockets(
+      holder,
+      { ...base, network: 'e', listen: [{ host: '127.0.0.1', port: 0, backlog: 1 }] },
+      closeSync,
+    );
+    holder.drop('e|127.0.0.1|0');
+    closeSync(opened!.fd);
+    await expect(read(opened!.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
 

@@ -89,6 +89,7 @@ describe('defaults', () => {
       reconcile_workers: 8,
       resync_interval: 300,
       nova_metadata_timeout: 60,
+      listener_holder_socket: '/var/lib/neutron/ovnmeta-listeners.sock',
     });
     expect(optionSource(c, 'ovn', 'ovn_sb_connection')).toEqual({ kind: 'default' });
   });
@@ -255,6 +256,10 @@ describe('bad values', () => {
       ],
       [
         'state_path',
+        'refers to itself through $ references (state_path -> metadata_proxy_socket -> state_path)',
+      ],
+      [
+        'listener_holder_socket',
         'refers to itself through $ references (state_path -> metadata_proxy_socket -> state_path)',
       ],
     ]);
