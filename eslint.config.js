@@ -2,7 +2,7 @@
 // src/common is a pure leaf (addresses, the error base) that every layer uses;
 // src/ovsdb imports no other layer; src/namespace knows no SB or proxy;
 // src/proxy knows no iproute2 or SB; only src/agent joins them. The pure
-// parts of src/ovsdb (wire/, replica/, framing, jsonrpc) may not touch sockets.
+// parts of src/ovsdb (wire/, replica/, framing, decoder, jsonrpc) may not touch sockets.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -56,7 +56,13 @@ export default tseslint.config(
     ],
   ),
   layer(
-    ['src/ovsdb/wire/**/*.ts', 'src/ovsdb/replica/**/*.ts', 'src/ovsdb/framing.ts', 'src/ovsdb/jsonrpc.ts'],
+    [
+      'src/ovsdb/wire/**/*.ts',
+      'src/ovsdb/replica/**/*.ts',
+      'src/ovsdb/framing.ts',
+      'src/ovsdb/decoder.ts',
+      'src/ovsdb/jsonrpc.ts',
+    ],
     [
       ...socketFree,
       {

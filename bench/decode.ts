@@ -1,7 +1,10 @@
 // Decoding bench (no server, no root): how fast the pure layers of src/ovsdb
 // take a large chassis' initial dump. The unit tests assert what these
 // produce; this only times them (median of --runs).
-//   - framing: a 20,000-row message pushed to JsonFramer in 64 KiB chunks;
+//   - framing: the message pushed to JsonFramer in 64 KiB chunks;
+//   - decoder: the same as a monitor reply through MessageDecoder in 64 KiB
+//     chunks, each row parsed alone into a row sink (into a SnapshotLoad:
+//     decoded too, as the client does);
 //   - JSON: parseJsonExact's fast path, its exact (bigint) path on the same
 //     text with one 2^64-1 integer, and plain JSON.parse for reference;
 //   - replica: a 50,000-row Port_Binding update2 reply applied and indexed,
@@ -10,7 +13,7 @@
 //
 //   npm run bench -- decode [--rows 50000] [--runs 5]
 import { readFileSync } from 'node:fs';
-import { JsonFramer } from '../src/ovsdb/index.js';
+import { JsonFramer, MessageDecoder, type MonitorRows } from '../src/ovsdb/index.js';
 import { Replica } from '../src/ovsdb/replica/index.js';
 import { parseJsonExact } from '../src/ovsdb/wire/json.js';
 import { parseSchema } from '../src/ovsdb/wire/schema.js';
@@ -42,6 +45,13 @@ const framingMs = median(() => {
   const framer = new JsonFramer();
   for (let i = 0; i < buf.length; i += 65_536) framer.push(buf.subarray(i, i + 65_536));
 });
+const chunked = (rowsTo: MonitorRows): void => {
+  const decoder = new MessageDecoder({ rows: () => rowsTo, message: () => {} });
+  for (let i = 0; i < buf.length; i += 65_536) decoder.push(buf.subarray(i, i + 65_536));
+};
+const decoderMs = median(() =>
+  chunked({ method: 'monitor_cond', begin: () => ({ row: () => {}, result: () => undefined }) }),
+);
 const jsonParseMs = median(() => JSON.parse(text));
 const exactFastMs = median(() => parseJsonExact(text));
 const exactBigintMs = median(() => parseJsonExact(withBig));
@@ -58,6 +68,17 @@ const applyMs = median(() => {
   replica.applyUpdates(2, msg.result);
 });
 const resyncMs = median(() => replica!.resync(msg.result));
+const decoderLoadMs = median(() => {
+  let load: ReturnType<Replica['beginResync']> | undefined;
+  chunked({
+    method: 'monitor_cond',
+    begin: () => {
+      load = replica!.beginResync(2);
+      return { row: (t, u, update) => load!.add(t, u, update), result: () => undefined };
+    },
+  });
+  load!.commit();
+});
 const modifyMs = median(() => replica!.applyUpdates(2, { Port_Binding: modify }));
 
 const result = {
@@ -65,6 +86,8 @@ const result = {
   megabytes: Number((buf.length / 1e6).toFixed(1)),
   runs,
   framingMs,
+  decoderMs,
+  decoderLoadMs,
   jsonParseMs,
   exactFastMs,
   exactBigintMs,
@@ -74,7 +97,8 @@ const result = {
   modifies1000Ms: modifyMs,
 };
 console.error(
-  `${result.megabytes} MB, ${rows} rows: framing ${framingMs} ms, JSON.parse ${jsonParseMs} ms, ` +
+  `${result.megabytes} MB, ${rows} rows: framing ${framingMs} ms, decoder ${decoderMs} ms ` +
+    `(into a replica load ${decoderLoadMs} ms), JSON.parse ${jsonParseMs} ms, ` +
     `exact ${exactFastMs} ms (bigint path ${exactBigintMs} ms), apply+index ${applyMs} ms, ` +
     `identical resync ${resyncMs} ms, 1000 modifies ${modifyMs} ms`,
 );

@@ -4,20 +4,16 @@ export * from './wire/index.js';
 export * from './replica/index.js';
 export * from './errors.js';
 export {
-  JsonFramer,
+  MessageDecoder,
   DEFAULT_MAX_FRAME_BYTES,
-  CLAIM_HEAD_BYTES,
-  type FrameSink,
-  type JsonFramerOptions,
-} from './framing.js';
-export {
-  RpcSession,
-  type CallOptions,
-  type ResultStream,
-  type ResultParser,
-  type RpcSessionOptions,
-} from './jsonrpc.js';
-export { MonitorResultStream, type BeginRows, type RowSink } from './stream-updates.js';
+  type BeginRows,
+  type MessageDecoderOptions,
+  type MessageHandler,
+  type MonitorRows,
+  type RowSink,
+} from './decoder.js';
+export { JsonFramer, type JsonFramerOptions } from './framing.js';
+export { RpcSession, type CallOptions, type RpcSessionOptions } from './jsonrpc.js';
 export {
   parseRemote,
   parseRemotes,

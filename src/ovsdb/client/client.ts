@@ -17,10 +17,10 @@ import {
   OvsdbClientStateError,
   OvsdbDisconnectedError,
   OvsdbError,
+  OvsdbMalformedMessageError,
   OvsdbRpcError,
-  type OvsdbMalformedMessageError,
 } from '../errors.js';
-import { Replica, SnapshotLoad } from '../replica/index.js';
+import { Replica } from '../replica/index.js';
 import { parseRemotes, type Remote } from '../transport.js';
 import {
   pairTransactResult,
@@ -33,10 +33,9 @@ import {
 } from '../wire/index.js';
 import { backoffDelay, shuffled } from './backoff.js';
 import { Connection } from './connection.js';
-import { monitorReplyOptions } from './monitor-reply.js';
+import { MonitorReply, monitorReplyOptions } from './monitor-reply.js';
 import {
   MONITOR_METHODS,
-  UPDATE_VERSION,
   monitorParams,
   planMonitor,
   type MonitorMethod,
@@ -328,7 +327,7 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
         reply = await conn.call(
           method,
           monitorParams(method, this.database, this.#monitorId, plan.requests, lastTxnId),
-          monitorReplyOptions(method, replica, lastTxnId, conn.remote.text),
+          monitorReplyOptions(method, replica, lastTxnId),
         );
       } catch (error) {
         this.#deferred = undefined;
@@ -336,20 +335,13 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
           continue;
         throw error;
       }
+      // A result that is no monitor result (e.g. null) brought no rows.
+      if (!(reply instanceof MonitorReply))
+        throw new OvsdbMalformedMessageError(conn.remote.text, `${method} reply: no <table-updates>`);
       this.#method = method;
-      let resumed = false;
-      if (method === 'monitor_cond_since') {
-        const [found, txnId, updates] = reply as [boolean, string, unknown];
-        this.#lastTxnId = txnId;
-        resumed = found === true && lastTxnId !== undefined;
-        if (resumed) replica.applyUpdates(3, updates);
-        else if (updates instanceof SnapshotLoad) updates.commit();
-        else replica.resync(updates, 2);
-      } else {
-        this.#lastTxnId = undefined;
-        if (reply instanceof SnapshotLoad) reply.commit();
-        else replica.resync(reply, UPDATE_VERSION[method]);
-      }
+      const resumed = reply.resumed;
+      this.#lastTxnId = reply.lastTxnId;
+      reply.commit();
       // Notifications that raced the reply, in arrival order.
       const held = this.#deferred ?? [];
       this.#deferred = undefined;

@@ -1,10 +1,9 @@
-// One connection to one remote: transport + framer + JSON-RPC session +
+// One connection to one remote: transport + JSON-RPC session (its decoder) +
 // inactivity probe, glued together. It ends exactly once (`ended` resolves
 // with the reason): peer closed, socket error, malformed stream, probe
 // timeout, or a local `close(reason)`. Pending calls then fail with
 // OVSDB_DISCONNECTED and are never resent.
 import { OvsdbDisconnectedError, OvsdbError, type OvsdbMalformedMessageError } from '../errors.js';
-import { JsonFramer } from '../framing.js';
 import { RpcSession, type CallOptions } from '../jsonrpc.js';
 import { OvsdbProbeTimeoutError } from '../errors.js';
 import type { Remote, Transport } from '../transport.js';
@@ -23,7 +22,6 @@ export class Connection {
   #transport: Transport | undefined;
   #probe: InactivityProbe | undefined;
   readonly #rpc: RpcSession;
-  readonly #framer: JsonFramer;
 
   private constructor(
     readonly remote: Remote,
@@ -31,13 +29,9 @@ export class Connection {
     handlers: ConnectionHandlers,
   ) {
     this.ended = new Promise((resolve) => (this.#end = resolve));
-    this.#framer = new JsonFramer({
-      maxFrameBytes: options.maxFrameBytes,
-      remote: remote.text,
-      claim: (head) => this.#rpc.claim(head),
-    });
     this.#rpc = new RpcSession({
       remote: remote.text,
+      maxFrameBytes: options.maxFrameBytes,
       write: (text) => this.#transport?.write(text),
       onNotification: (method, params) => handlers.notification(method, params),
       onProblem: (error) => handlers.problem(error),
@@ -86,7 +80,7 @@ export class Connection {
     this.#endedWith = reason;
     this.#probe?.stop();
     this.#transport?.close();
-    this.#framer.reset();
+    this.#rpc.reset();
     this.#rpc.failAll(reason);
     this.#end(reason);
   }
@@ -95,12 +89,8 @@ export class Connection {
     if (this.#endedWith) return;
     this.#probe?.heard();
     try {
-      const frames = this.#framer.push(chunk);
-      const longNumbers = this.#framer.longNumbers;
-      for (let i = 0; i < frames.length; i++) {
-        this.#rpc.receive(frames[i]!, longNumbers[i]);
-        if (this.#endedWith) return;
-      }
+      // Stops at once if a message handled in it closed the connection.
+      this.#rpc.push(chunk);
     } catch (error) {
       // A broken stream (bad framing, invalid JSON, oversize) cannot be
       // resynchronised: drop the connection and let the client reconnect.

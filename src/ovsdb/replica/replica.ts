@@ -163,7 +163,7 @@ export class Replica extends Emitter<ReplicaEvents> {
 
   /**
    * Starts a resync fed row by row (a monitor reply streamed as it
-   * arrives, stream-updates.ts): each row is decoded when added, and
+   * arrives, decoder.ts): each row is decoded when added, and
    * nothing changes until `commit()`, which then acts as resync().
    */
   beginResync(version: UpdateVersion = 2): SnapshotLoad {
