@@ -236,6 +236,15 @@ class Cut {
     return all;
   }
 
+  /** A complete string without escapes, unquoted (undefined, cut still open: it has some). */
+  key(buf: Buffer, from: number, end: number): string | undefined {
+    if (this.pieces.length > 0) return undefined;
+    const raw = buf.toString('utf8', from + 1, end - 1);
+    if (raw.includes('\\')) return undefined;
+    this.active = false;
+    return raw;
+  }
+
   /** The complete value's text; ends the cut. */
   text(buf: Buffer, from: number, end: number): string {
     if (this.pieces.length === 0) {
@@ -373,6 +382,14 @@ export class MessageDecoder {
       }
       if (c === QUOTE) {
         if (want !== KEY) throw this.#bad('unexpected string');
+        if (stack[stack.length - 1]!.role === TABLE) {
+          const next = this.#tableRows(buf, i);
+          if (next < 0) return this.#held(n - start);
+          if (next !== i) {
+            i = next;
+            continue;
+          }
+        }
         this.#cut.begin(TO_KEY, c);
         const from = i;
         i = this.#cut.scan(buf, i, from);
@@ -411,6 +428,43 @@ export class MessageDecoder {
     this.#frameBytes += bytes;
     if (this.#frameBytes > this.#maxFrameBytes) {
       throw new OvsdbFrameTooLargeError(this.#remote, this.#frameBytes, this.#maxFrameBytes);
+    }
+  }
+
+  /**
+   * The rows of a <table-update> as ovsdb-server writes them, `"uuid":{…}`
+   * separated by commas with no whitespace: the bulk of a monitor reply,
+   * taken here without the per-token dispatch of the loop above. Called at
+   * a key's opening quote; returns where that loop resumes (it takes
+   * whatever is not of this form: whitespace, a key with an escape or cut
+   * at the chunk's end, a row update that is not an object, the closing
+   * brace), or -1 when a row continues in the next chunk (its cut is open).
+   */
+  #tableRows(buf: Buffer, i: number): number {
+    const n = buf.length;
+    const stack = this.#stack;
+    const level = stack[stack.length - 1]!;
+    const table = stack[stack.length - 2]!.key;
+    const target = this.#target!;
+    const cut = this.#cut;
+    for (;;) {
+      const q = buf.indexOf(QUOTE, i + 1);
+      if (q < 0 || q + 2 >= n || buf[q + 1] !== COLON || buf[q + 2] !== LBRACE) return i;
+      const uuid = buf.toString('utf8', i + 1, q);
+      if (uuid.includes('\\')) return i;
+      level.key = uuid;
+      cut.begin(TO_ROW, LBRACE);
+      const from = q + 2;
+      const end = cut.scan(buf, from, from);
+      if (end < 0) return -1;
+      target.row(table, uuid, this.#parse(cut.text(buf, from, end), cut.long, 'row'));
+      if (this.#aborted) return n;
+      if (buf[end] !== COMMA || buf[end + 1] !== QUOTE) {
+        this.#want = SEP;
+        return end;
+      }
+      this.#want = KEY;
+      i = end + 1;
     }
   }
 
@@ -482,8 +536,11 @@ export class MessageDecoder {
     this.#want = target === TO_KEY ? TO_COLON : SEP;
     switch (target) {
       case TO_KEY: {
-        const text = cut.text(buf, from, end);
-        level!.key = text.includes('\\') ? (this.#parse(text, false, 'key') as string) : text.slice(1, -1);
+        // Decoded from the bytes between the quotes, not sliced from a text
+        // with them: a row UUID key is kept by the replica, and a slice
+        // would keep its parent string alive too.
+        level!.key =
+          cut.key(buf, from, end) ?? (this.#parse(cut.text(buf, from, end), false, 'key') as string);
         return false;
       }
       case TO_MEMBER:
@@ -506,10 +563,8 @@ export class MessageDecoder {
         return false;
       }
       case TO_ROW: {
-        const table = this.#stack.at(-2)!.key;
-        const uuid = level!.key;
-        const update = this.#parse(cut.text(buf, from, end), cut.long, `row ${table} ${uuid}`);
-        this.#target!.row(table, uuid, update);
+        const update = this.#parse(cut.text(buf, from, end), cut.long, 'row');
+        this.#target!.row(this.#stack[this.#stack.length - 2]!.key, level!.key, update);
         return false;
       }
       default: {
@@ -578,6 +633,10 @@ export class MessageDecoder {
     try {
       return long ? parseJsonExact(text) : JSON.parse(text);
     } catch (error) {
+      if (what === 'row') {
+        const stack = this.#stack;
+        what = `row ${stack[stack.length - 2]!.key} ${stack[stack.length - 1]!.key}`;
+      }
       throw new OvsdbMalformedMessageError(
         this.#remote,
         what === 'message' ? 'message is not valid JSON' : `monitor reply: ${what} is not valid JSON`,

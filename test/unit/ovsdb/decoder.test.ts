@@ -178,7 +178,7 @@ describe('MessageDecoder: a monitor reply row by row, then what follows', () => 
         expect(seenAtChunk[Math.floor(seenAtChunk.length / 2)]).toBeLessThan(20_000);
       }
     }
-  });
+  }, 30_000);
 
   it('throws OVSDB_MALFORMED_MESSAGE on a monitor result of another shape, and resets', () => {
     const bad: [MonitorRows['method'], string][] = [
