@@ -2,6 +2,8 @@
 // listener holder (listener-holder.ts): no process starts per network, and
 // the sockets outlive this process.
 
+import { join } from 'node:path';
+
 import { formatHostPort } from '../common/address.js';
 import { ProxyListenFailedError } from './errors.js';
 import type { ListenerHolder } from './holder-client.js';
@@ -15,8 +17,10 @@ export interface ListenSpec {
 export interface OpenSocketsRequest {
   /** Names the sockets across agent generations. */
   readonly network: string;
-  /** Namespace file (/run/netns/<name>); undefined = the holder's own. */
+  /** Namespace name (`ip netns`); undefined = the holder's own. */
   readonly namespace: string | undefined;
+  /** Where namespaces are named: the holder enters <netnsDir>/<namespace>. */
+  readonly netnsDir: string;
   readonly listen: readonly ListenSpec[];
   readonly dadWaitMs: number;
 }
@@ -64,7 +68,7 @@ export async function openSockets(
       for (;;) {
         const result = holder.open({
           key: socketKey(request.network, spec),
-          namespace: request.namespace ?? null,
+          namespace: request.namespace === undefined ? null : join(request.netnsDir, request.namespace),
           host: spec.host,
           port: spec.port,
           backlog: spec.backlog,

@@ -177,7 +177,8 @@ class MetadataProxyServer implements MetadataProxy {
             this.holder,
             {
               network: spec.network,
-              namespace: spec.namespace === undefined ? undefined : join(listen.netnsDir, spec.namespace),
+              namespace: spec.namespace,
+              netnsDir: listen.netnsDir,
               listen: missing,
               dadWaitMs: listen.dadWaitMs,
             },

@@ -11,7 +11,7 @@ import { ListenerHolder } from '../../../src/proxy/holder-client.js';
 import { openSockets } from '../../../src/proxy/listener.js';
 import { fetchFrom, loopbackVm, startHarness, type Harness } from './harness.js';
 
-const base = { namespace: undefined, dadWaitMs: 0 };
+const base = { namespace: undefined, netnsDir: '/nonexistent', dadWaitMs: 0 };
 
 function occupy(): Promise<net.Server> {
   return new Promise((resolve) => {
@@ -112,13 +112,14 @@ describe('openSockets through the listener holder', () => {
         {
           ...base,
           network: 'd',
-          namespace: `/nonexistent/pxtest-${process.pid}`,
+          namespace: `pxtest-${process.pid}`,
           listen: [{ host: '127.0.0.1', port: 0, backlog: 1 }],
         },
         closeSync,
       ),
     ).rejects.toMatchObject({
       code: 'PROXY_LISTEN_FAILED',
+      target: `pxtest-${process.pid}`,
       cause: expect.objectContaining({ code: 'ENOENT' }),
     });
   });
