@@ -54,11 +54,13 @@ let libc: Libc | undefined;
 function bindings(): Libc {
   if (libc !== undefined) return libc;
   const lib = koffi.load('libc.so.6');
-  koffi.struct('client_iovec', { base: 'void *', len: 'size_t' });
-  koffi.struct('client_msghdr', {
+  // Anonymous types: koffi's type names are process-wide and outlive this
+  // module, which a test runner may evaluate more than once per process.
+  const iovec = koffi.struct({ base: 'void *', len: 'size_t' });
+  const msghdr = koffi.struct({
     name: 'void *',
     namelen: 'uint32_t',
-    iov: 'client_iovec *',
+    iov: koffi.pointer(iovec),
     iovlen: 'size_t',
     control: 'void *',
     controllen: 'size_t',
@@ -67,7 +69,7 @@ function bindings(): Libc {
   const socket = lib.func('int socket(int, int, int)');
   const connect = lib.func('int connect(int, void *, uint32_t)');
   const write = lib.func('intptr_t write(int, void *, size_t)');
-  const recvmsg = lib.func('intptr_t recvmsg(int, _Inout_ client_msghdr *msg, int)');
+  const recvmsg = lib.func('recvmsg', 'intptr_t', ['int', koffi.inout(koffi.pointer(msghdr)), 'int']);
   const setsockopt = lib.func('int setsockopt(int, int, int, void *, uint32_t)');
   const close = lib.func('int close(int)');
   libc = {

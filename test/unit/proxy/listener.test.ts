@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { ListenerHolder } from '../../../src/proxy/holder-client.js';
 import { openSockets } from '../../../src/proxy/listener.js';
@@ -52,6 +52,22 @@ describe('openSockets through the listener holder', () => {
     expect(await read(opened!.port)).toBe('hello');
     server.close();
     holder.drop('a|127.0.0.1|0');
+  });
+
+  it('works from a second evaluation of the client module in the same process (a test runner re-imports it)', async () => {
+    vi.resetModules();
+    const again = await import('../../../src/proxy/holder-client.js');
+    expect(again.ListenerHolder).not.toBe(ListenerHolder);
+    const other = await again.ListenerHolder.connect(path, 10_000);
+    const [opened] = await openSockets(
+      other,
+      { ...base, network: 'r', listen: [{ host: '127.0.0.1', port: 0, backlog: 4 }] },
+      closeSync,
+    );
+    const server = await serve(opened!.fd, 4);
+    expect(await read(opened!.port)).toBe('hello');
+    server.close();
+    other.drop('r|127.0.0.1|0');
   });
 
   it('keeps the socket when its user goes: a later caller adopts it and answers what waited in the backlog', async () => {
