@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parseConfig, type Agent, type AgentConfig } from '../../src/agent/index.js';
 import { verify } from '../../src/cli/verify.js';
+import { ListenerHolder } from '../../src/proxy/holder-client.js';
 import { run, runRaw, type Chassis, type Network, type Vm, type VmPort } from '../../src/sandbox/index.js';
 import { OvnTrace, verifyChassis, VerifyTraceError, type VerifyReport } from '../../src/verify/index.js';
 import type { Check } from '../../src/verify/types.js';
@@ -389,10 +390,12 @@ describe('the host side, agent running (it does not heal the kernel without resy
   });
 });
 
-describe('agent stopped', () => {
+describe('agent stopped for good (its listener holder ended, as `ovnmeta release` does)', () => {
   beforeAll(async () => {
     await agent!.stop(); // namespaces stay
     agent = undefined;
+    // The holder keeps port 80 across a restart; stopping for good ends it.
+    ListenerHolder.end(join(chassis.dir, 'state', 'ovnmeta-listeners.sock'));
   });
 
   test('proxy not listening: proxy-ipv4 fails alone; --probe finds no socket', async () => {
