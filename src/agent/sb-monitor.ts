@@ -11,6 +11,13 @@
  * The last two widen and narrow (monitor_cond_change) as ports come and go:
  * a local port brings its datapath, the datapath names the network, the
  * network brings its metadata port. Pure.
+ *
+ * Mode `all` (`[ovnmeta] sb_monitor = all`, as ovn-controller's
+ * ovn-monitor-all): Port_Binding and Datapath_Binding without conditions,
+ * every row of the cloud, as neutron's agent has them; Chassis and
+ * Chassis_Private stay selected by name (every chassis writes its own row on
+ * each nb_cfg bump: unconditioned, each write would go to every agent).
+ * docs/scale.md has the measurements behind the default.
  */
 import type { WireCondition } from '../ovsdb/index.js';
 import { DEVICE_ID, METADATA_DEVICE_ID_PREFIX } from './sb-rows.js';
@@ -29,6 +36,9 @@ export const SB_COLUMNS = {
   Port_Binding: ['logical_port', 'type', 'datapath', 'chassis', 'additional_chassis', 'mac', 'external_ids'],
   Datapath_Binding: ['external_ids'],
 } as const;
+
+export const SB_MONITOR_MODES = ['conditional', 'all'] as const;
+export type SbMonitorMode = (typeof SB_MONITOR_MODES)[number];
 
 export interface SbInterest {
   readonly systemId: string;
@@ -62,15 +72,18 @@ export function sbConditions(i: SbInterest): Record<'Port_Binding' | 'Datapath_B
   return { Port_Binding: portBindingClauses(i), Datapath_Binding: datapathClauses(i) };
 }
 
-export function sbMonitorSpec(i: SbInterest): Record<keyof typeof SB_COLUMNS, TableMonitor> {
+export function sbMonitorSpec(
+  i: SbInterest,
+  mode: SbMonitorMode = 'conditional',
+): Record<keyof typeof SB_COLUMNS, TableMonitor> {
   const byName: Clause[] = [['name', '==', i.systemId]];
-  const cond = sbConditions(i);
+  const cond = mode === 'conditional' ? sbConditions(i) : undefined;
   return {
     Chassis: { columns: SB_COLUMNS.Chassis, where: byName },
     Chassis_Private: { columns: SB_COLUMNS.Chassis_Private, where: byName },
     SB_Global: { columns: SB_COLUMNS.SB_Global },
-    Port_Binding: { columns: SB_COLUMNS.Port_Binding, where: cond.Port_Binding },
-    Datapath_Binding: { columns: SB_COLUMNS.Datapath_Binding, where: cond.Datapath_Binding },
+    Port_Binding: { columns: SB_COLUMNS.Port_Binding, ...(cond && { where: cond.Port_Binding }) },
+    Datapath_Binding: { columns: SB_COLUMNS.Datapath_Binding, ...(cond && { where: cond.Datapath_Binding }) },
   };
 }
 

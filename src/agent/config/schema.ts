@@ -181,6 +181,12 @@ const declared = {
       min: 0,
     }),
     nova_metadata_timeout: seconds(60, { doc: 'Seconds to wait for nova metadata to answer.' }),
+    sb_monitor: choice(['conditional', 'all'] as const, 'conditional', {
+      doc:
+        'What the agent monitors of Port_Binding and Datapath_Binding: `conditional`, only the rows of this ' +
+        "chassis (monitor conditions); `all`, every row, as neutron's agent and ovn-controller with " +
+        'ovn-monitor-all. Measured at 1,000 chassis in docs/scale.md.',
+    }),
     listener_holder_socket: str('$state_path/ovnmeta-listeners.sock', {
       doc:
         'Control socket of the listener holder, the small process that owns the listening sockets ' +
