@@ -17,7 +17,13 @@
  * port is in the replica.
  */
 import type { ConditionsUpdate, OvsdbClient } from '../ovsdb/index.js';
-import { sbConditions, sbMonitorSpec, type SbInterest, type SbMonitorMode } from './sb-monitor.js';
+import {
+  sbConditions,
+  sbMonitorSpec,
+  type ConditionShape,
+  type SbInterest,
+  type SbMonitorMode,
+} from './sb-monitor.js';
 import {
   decodeDatapathBinding,
   decodePortBinding,
@@ -79,14 +85,14 @@ export class LocalInterest {
     return this.#networks.has(network);
   }
 
-  /** Rebuilds from the replica: O(local ports). */
-  rescan(chassis: string | undefined): void {
+  /** Rebuilds from the replica: O(local ports); `walk` false only sets the chassis. */
+  rescan(chassis: string | undefined, walk = true): void {
     const before = this.#signature();
     this.#chassis = chassis;
     this.#ports.clear();
     this.#networkOf.clear();
     this.#networks.clear();
-    if (chassis !== undefined)
+    if (chassis !== undefined && walk)
       for (const pb of this.#reader.localPorts(chassis)) this.#add(pb.uuid, pb.datapath);
     if (this.#signature() !== before) this.#version++;
   }
@@ -172,6 +178,14 @@ export interface MonitorConditionsDeps {
   readonly client: Pick<OvsdbClient, 'setConditions'>;
   /** Default 'conditional'. */
   readonly mode?: SbMonitorMode;
+  /**
+   * Conditional mode's clause shape (sb-monitor.ts). Default 'static': it
+   * cost the SB least per port-binding event at 1,000 chassis (bench/fleet.ts,
+   * docs/scale.md); 'per-network' selects fewer rows but every network
+   * coming or going is a monitor_cond_change, which ovsdb-server answers by
+   * walking the whole table.
+   */
+  readonly shape?: ConditionShape;
   readonly systemId: string;
   readonly reader: LocalPortsReader;
   /** Whether the server's Port_Binding has additional_chassis (OVN >= 22.06). */
@@ -184,6 +198,7 @@ export interface MonitorConditionsDeps {
 export class MonitorConditions {
   readonly #deps: MonitorConditionsDeps;
   readonly #mode: SbMonitorMode;
+  readonly #shape: ConditionShape;
   readonly #interest: LocalInterest;
   /** The interest version the server has (-1: none sent since the start). */
   #sent = -1;
@@ -198,6 +213,7 @@ export class MonitorConditions {
   constructor(deps: MonitorConditionsDeps) {
     this.#deps = deps;
     this.#mode = deps.mode ?? 'conditional';
+    this.#shape = deps.shape ?? 'static';
     this.#interest = new LocalInterest(deps.reader);
     this.#current = sbConditions(this.#snapshot());
     this.#sent = this.#interest.version;
@@ -220,7 +236,7 @@ export class MonitorConditions {
 
   /** Whether the monitor selects this network's metadata port. */
   monitors(networkId: string): boolean {
-    return this.#mode === 'all' || this.#monitored.has(networkId);
+    return this.#mode === 'all' || this.#shape === 'static' || this.#monitored.has(networkId);
   }
 
   /** Datapaths with VM ports bound here and their networks (what the conditions select). */
@@ -230,14 +246,14 @@ export class MonitorConditions {
 
   /** Replica row events (any tables; only Port_Binding and Datapath_Binding count). O(events). */
   onEvents(events: readonly RowEventLike[]): void {
-    if (this.#mode === 'all') return;
+    if (this.#mode === 'all' || this.#shape === 'static') return;
     if (this.#interest.apply(events)) this.schedule();
   }
 
   /** Walks the local ports again (start-up, reconnect, Chassis row changed) and updates if needed. */
   rescan(chassis: string | undefined): void {
     if (this.#mode === 'all') return;
-    this.#interest.rescan(chassis);
+    this.#interest.rescan(chassis, this.#shape !== 'static');
     this.schedule();
   }
 
@@ -274,6 +290,7 @@ export class MonitorConditions {
       datapaths: this.#interest.datapaths(),
       networks: this.#interest.networks(),
       additionalChassis: this.#deps.additionalChassis(),
+      shape: this.#shape,
     };
   }
 

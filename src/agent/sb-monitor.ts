@@ -47,7 +47,17 @@ export interface SbInterest {
   readonly networks: Iterable<string>;
   /** Whether the server's Port_Binding has additional_chassis (OVN >= 22.06). */
   readonly additionalChassis: boolean;
+  /**
+   * `per-network` (default): the metadata port and datapath of each served
+   * network, by name and _uuid: the clauses change as networks come and go.
+   * `static`: every metadata port (type == localport) and every datapath:
+   * the clauses change only with the Chassis row.
+   */
+  readonly shape?: ConditionShape;
 }
+
+export const CONDITION_SHAPES = ['per-network', 'static'] as const;
+export type ConditionShape = (typeof CONDITION_SHAPES)[number];
 
 const uuidAtom = (u: string) => ['uuid', u] as const;
 
@@ -57,6 +67,7 @@ export function portBindingClauses(i: SbInterest): Clause[] {
     where.push(['chassis', '==', uuidAtom(i.chassis)]);
     if (i.additionalChassis) where.push(['additional_chassis', 'includes', uuidAtom(i.chassis)]);
   }
+  if (i.shape === 'static') return [...where, ['type', '==', 'localport']];
   for (const net of [...i.networks].sort()) {
     where.push(['external_ids', 'includes', ['map', [[DEVICE_ID, METADATA_DEVICE_ID_PREFIX + net]]]]);
   }
@@ -64,6 +75,7 @@ export function portBindingClauses(i: SbInterest): Clause[] {
 }
 
 export function datapathClauses(i: SbInterest): Clause[] {
+  if (i.shape === 'static') return [true];
   const where: Clause[] = [...i.datapaths].sort().map((dp) => ['_uuid', '==', uuidAtom(dp)] as Clause);
   return where.length > 0 ? where : [false];
 }

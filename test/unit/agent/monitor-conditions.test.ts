@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalInterest, MonitorConditions } from '../../../src/agent/monitor-conditions.js';
+import type { ConditionShape } from '../../../src/agent/sb-monitor.js';
 import type { SbRow } from '../../../src/agent/sb-rows.js';
 import { SbView, sbIndexes } from '../../../src/agent/sb-view.js';
 import type { RowEventLike } from '../../../src/agent/triggers.js';
@@ -51,13 +52,16 @@ function world() {
   /** The server's side: which rows a table's clauses select (the clause shapes sb-monitor.ts uses). */
   const matcher = (c: ConditionsUpdate) => {
     const keys = new Set<string>();
+    const dpAll = (c.Datapath_Binding ?? []).includes(true);
     for (const clause of [...(c.Port_Binding ?? []), ...(c.Datapath_Binding ?? [])]) {
       if (typeof clause === 'boolean') continue;
       const [col, , value] = clause as [string, string, unknown];
       keys.add(`${col}=${JSON.stringify(value)}`);
     }
     return (table: keyof typeof all, row: SbRow): boolean => {
-      if (table === 'Datapath_Binding') return keys.has(`_uuid=${JSON.stringify(['uuid', row._uuid])}`);
+      if (table === 'Datapath_Binding')
+        return dpAll || keys.has(`_uuid=${JSON.stringify(['uuid', row._uuid])}`);
+      if (keys.has(`type=${JSON.stringify(row.type)}`)) return true;
       const id = (row.external_ids as Map<string, string>).get('neutron:device_id');
       return (
         keys.has(`chassis=${JSON.stringify(['uuid', row.chassis])}`) ||
@@ -105,10 +109,11 @@ function world() {
       deliver(); // rows arrive before the reply
     },
   };
-  const make = (mode: 'conditional' | 'all' = 'conditional') => {
+  const make = (mode: 'conditional' | 'all' = 'conditional', shape: ConditionShape = 'per-network') => {
     mc = new MonitorConditions({
       client,
       mode,
+      shape,
       systemId: 'ch1',
       reader: view,
       additionalChassis: () => false,
@@ -154,7 +159,7 @@ function world() {
   return { all, replica, work, sent, make, monitored, addNetwork, addPort, setPort, deliver };
 }
 
-describe('MonitorConditions', () => {
+describe('MonitorConditions, per-network clauses', () => {
   it('settles in round trips: local ports, then datapaths, then metadata ports', async () => {
     const w = world();
     w.addNetwork(1);
@@ -305,5 +310,65 @@ describe('MonitorConditions', () => {
     const spec = mc.monitorSpec();
     expect(spec.Port_Binding.where).toEqual([false]);
     expect(spec.Datapath_Binding.where).toEqual([false]);
+  });
+});
+
+describe('MonitorConditions, static clauses (the default)', () => {
+  it('selects every metadata port and datapath from the start; only the Chassis row changes the clauses', async () => {
+    const w = world();
+    w.addNetwork(1);
+    w.addNetwork(2);
+    w.addPort(1, CH);
+    w.addPort(2, OTHER);
+    const mc = w.make('conditional', 'static');
+    expect(mc.monitorSpec().Port_Binding.where).toEqual([['type', '==', 'localport']]);
+    expect(mc.monitorSpec().Datapath_Binding.where).toEqual([true]);
+    mc.rescan(CH);
+    await mc.settle();
+    expect(w.sent).toEqual([
+      {
+        Port_Binding: [
+          ['chassis', '==', ['uuid', CH]],
+          ['type', '==', 'localport'],
+        ],
+        Datapath_Binding: [true],
+      },
+    ]);
+    // its port, both networks' metadata ports, both datapaths
+    expect(w.replica.Port_Binding.size).toBe(3);
+    expect(w.replica.Datapath_Binding.size).toBe(2);
+    expect(mc.monitors('net-1') && mc.monitors('net-2')).toBe(true);
+    mc.rescan(CH); // a reconnect: same chassis, nothing to send
+    await mc.settle();
+    expect(w.sent).toHaveLength(1);
+  });
+
+  it('event work does not grow with the number of networks: no walk, no lookup, no cond change', async () => {
+    const counts: Record<number, unknown> = {};
+    for (const networks of [10, 1000]) {
+      const w = world();
+      const local: string[] = [];
+      for (let i = 1; i <= networks + 1; i++) w.addNetwork(i);
+      for (let i = 1; i <= networks; i++) local.push(w.addPort(i, CH), w.addPort(i, CH));
+      const mc = w.make('conditional', 'static');
+      mc.rescan(CH);
+      await mc.settle();
+      const step = async (change: () => void) => {
+        w.work.rowsWalked = 0;
+        w.work.indexLookups = 0;
+        const sent = w.sent.length;
+        change();
+        w.deliver();
+        await mc.settle();
+        return { walked: w.work.rowsWalked, lookups: w.work.indexLookups, condChanges: w.sent.length - sent };
+      };
+      counts[networks] = [
+        await step(() => w.setPort(local[0]!, { up: true })),
+        await step(() => w.addPort(networks + 1, CH)),
+        await step(() => w.setPort(local[1]!, { chassis: OTHER })),
+      ];
+    }
+    expect(counts[10]).toEqual(counts[1000]);
+    expect(counts[1000]).toEqual(Array(3).fill({ walked: 0, lookups: 0, condChanges: 0 }));
   });
 });
