@@ -486,6 +486,7 @@ async function parent(): Promise<void> {
           heartbeats: beats.length,
           spreadSeconds: round(spreadSeconds, 1),
           peakCommitsPerSecond: peak,
+          meanCommitsPerSecond: round((r1 - r0) / spreadSeconds, 1),
           raftEntries: r1 - r0,
           leaderCpuSeconds: round(bump.leaderCpu, 3),
           relayCpuSeconds: round(bump.relayCpu, 3),
