@@ -200,19 +200,21 @@ async function worker(): Promise<void> {
 // ---------------------------------------------------------------- parent
 class Worker {
   readonly proc: ChildProcess;
-  readonly #waiting: ((m: { type: string }) => void)[] = [];
+  readonly #waiting: { resolve: (m: { type: string }) => void; reject: (e: Error) => void }[] = [];
   constructor() {
     this.proc = fork(fileURLToPath(import.meta.url), ['--worker'], {
       execArgv: ['--expose-gc', '--max-old-space-size=8192'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.proc.on('message', (m: { type: string }) => this.#waiting.shift()?.(m));
+    this.proc.on('message', (m: { type: string }) => this.#waiting.shift()?.resolve(m));
+    // A worker that dies fails the run (and its clean-up runs), never hangs it.
     this.proc.on('exit', (code) => {
-      if (code !== 0) log(`a worker exited ${code}`);
+      if (code === 0) return;
+      for (const w of this.#waiting.splice(0)) w.reject(new Error(`a fleet worker exited ${code}`));
     });
   }
   next<T>(): Promise<T> {
-    return new Promise((resolve) => this.#waiting.push(resolve as never));
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve: resolve as never, reject }));
   }
   ask<T>(cmd: Cmd): Promise<T> {
     const p = this.next<T>();
@@ -253,6 +255,13 @@ async function parent(): Promise<void> {
   const standalone = await startOvsdbServer({ schema: 'sb', tcp: false });
   let cluster: SbCluster | undefined;
   const workers: Worker[] = [];
+  // Interrupted: the workers go, and process.exit runs the sandbox's hook
+  // that kills the daemons it started.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      for (const w of workers) w.proc.kill('SIGKILL');
+      process.exit(130);
+    });
   try {
     let t = performance.now();
     const filled = await fill(standalone.unixRemote, N, NETWORKS, PORTS);

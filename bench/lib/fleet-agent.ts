@@ -194,14 +194,26 @@ export class ThinAgent {
 
   async start(): Promise<void> {
     const path = this.o.remote.replace(/^unix:/, '');
-    this.#socket = createConnection(path);
+    // A thousand sessions at once overflow the relay's listen backlog
+    // (EAGAIN on a unix socket): retry as OvsdbClient's reconnect does.
+    for (let attempt = 0; ; attempt++) {
+      const socket = createConnection(path);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('error', reject);
+        });
+        this.#socket = socket;
+        break;
+      } catch (err) {
+        socket.destroy();
+        if (attempt > 200) throw err;
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * Math.min(2000, 50 * 2 ** attempt)));
+      }
+    }
     this.#socket.on('data', (chunk: Buffer) => {
       this.counters.bytes += chunk.length;
       for (const frame of this.#framer.push(chunk)) this.#frame(frame);
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.#socket!.once('connect', resolve);
-      this.#socket!.once('error', reject);
     });
     const spec = sbMonitorSpec(
       { systemId: this.o.systemId, chassis: undefined, datapaths: [], networks: [], additionalChassis: true },
