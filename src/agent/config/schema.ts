@@ -123,6 +123,12 @@ const declared = {
       min: 1,
     }),
     debug: bool(false, { doc: 'Log at debug level instead of info.' }),
+    log_file: str('', {
+      doc: 'oslo.log: append the JSON log lines to this file instead of standard output (relative: under log_dir).',
+    }),
+    log_dir: str('', {
+      doc: 'oslo.log: the directory of log_file; alone, the log goes to <log_dir>/ovnmeta.log.',
+    }),
   },
   agent: {
     extensions: strList([], {

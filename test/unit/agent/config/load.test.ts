@@ -63,6 +63,8 @@ describe('defaults', () => {
       state_path: '/var/lib/neutron',
       agent_down_time: 75,
       debug: false,
+      log_file: '',
+      log_dir: '',
     });
     expect(c.ovs).toEqual({
       ovsdb_connection: 'unix:/usr/local/var/run/openvswitch/db.sock',
