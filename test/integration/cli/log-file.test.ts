@@ -69,3 +69,84 @@ describe('[DEFAULT] log_file and log_dir', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+// use_journal and use_syslog against a real systemd-journald, in a private
+// mount namespace (test/support/journald-sandbox.sh) so that the host's
+// journal and /dev stay untouched. journald is also the syslog daemon there.
+const SANDBOX = resolve(import.meta.dirname, '../../support/journald-sandbox.sh');
+
+interface JournalEntry {
+  MESSAGE: string;
+  PRIORITY: string;
+  SYSLOG_IDENTIFIER: string;
+  SYSLOG_FACILITY?: string;
+  _TRANSPORT: string;
+}
+
+async function journalOf(file: string): Promise<{ entries: JournalEntry[]; stdout: string }> {
+  const out = join(dir, `journal-${Date.now()}.json`);
+  const r = await execa(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      SANDBOX,
+      out,
+      'configuration read',
+      '20',
+      'node',
+      MAIN,
+      'agent',
+      '--config-file',
+      file,
+    ],
+    { reject: false, timeout: 40_000 },
+  );
+  const text = await readFile(out, 'utf8');
+  const entries = text
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as JournalEntry)
+    .filter((e) => e.SYSLOG_IDENTIFIER === 'ovnmeta');
+  return { entries, stdout: r.stdout };
+}
+
+describe('[DEFAULT] use_journal and use_syslog, with a real journald', () => {
+  test('use_journal: every JSON line is a journal entry (stdout transport, severity as PRIORITY), none on stdout', async () => {
+    const file = join(dir, 'journal.ini');
+    await writeFile(file, ini('use_journal = true'));
+    const { entries, stdout } = await journalOf(file);
+    const read = entries.find((e) => e.MESSAGE.includes('"msg":"configuration read"'));
+    expect(read).toMatchObject({ _TRANSPORT: 'stdout', PRIORITY: '6' });
+    expect(JSON.parse(read!.MESSAGE)).toMatchObject({ level: 30, config_files: [file] });
+    expect(stdout).toBe('');
+    expect(JSON.stringify(entries)).not.toContain('s3cret-logfile');
+  });
+
+  test('use_syslog with syslog_log_facility: entries through /dev/log at that facility, stdout kept', async () => {
+    const file = join(dir, 'syslog.ini');
+    await writeFile(file, ini('use_syslog = true\nsyslog_log_facility = LOG_LOCAL3'));
+    const { entries, stdout } = await journalOf(file);
+    const read = entries.find((e) => e.MESSAGE.includes('"msg":"configuration read"'));
+    expect(read).toMatchObject({ _TRANSPORT: 'syslog', PRIORITY: '6', SYSLOG_FACILITY: '19' });
+    expect(JSON.parse(read!.MESSAGE)).toMatchObject({ msg: 'configuration read' });
+    expect(stdout).toContain('"msg":"configuration read"');
+  });
+
+  test('use_journal without a journald: exit 2 naming use_journal and its file', async () => {
+    // This machine runs no journald on the host (the test checks it is so).
+    expect(await readFile('/run/systemd/journal/stdout').catch((e: NodeJS.ErrnoException) => e.code)).toBe(
+      'ENOENT',
+    );
+    const file = join(dir, 'nojournal.ini');
+    await writeFile(file, ini('use_journal = true'));
+    const r = await execa('node', [MAIN, 'agent', '--config-file', file], { reject: false, timeout: 20_000 });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(
+      /^ovnmeta: \[DEFAULT\] use_journal = "true" in .*nojournal\.ini: a running systemd-journald/,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
