@@ -18,7 +18,7 @@ import { Registration } from '../../src/agent/registration.js';
 import { sbMonitorSpec, type ConditionShape, type SbMonitorMode } from '../../src/agent/sb-monitor.js';
 import { SbView, sbIndexes } from '../../src/agent/sb-view.js';
 import type { RowEventLike } from '../../src/agent/triggers.js';
-import { JsonFramer, OvsdbClient, connectTransport, type TransportFactory } from '../../src/ovsdb/index.js';
+import { OvsdbClient, connectTransport, type TransportFactory } from '../../src/ovsdb/index.js';
 
 export interface FleetAgentOptions {
   readonly remote: string;
@@ -175,7 +175,7 @@ export class ThinAgent {
   readonly counters: SessionCounters = { bytes: 0, registered: false };
   readonly registration: Registration;
   #socket: Socket | undefined;
-  readonly #framer = new JsonFramer();
+  readonly #scanner = new FrameScanner(256 * 1024);
   #nextId = 1;
   readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
@@ -207,13 +207,18 @@ export class ThinAgent {
         break;
       } catch (err) {
         socket.destroy();
-        if (attempt > 200) throw err;
+        // A relay busy sending initial dumps accepts nothing for minutes.
+        if (attempt > 100_000) throw err;
         await new Promise((r) => setTimeout(r, 50 + Math.random() * Math.min(2000, 50 * 2 ** attempt)));
       }
     }
     this.#socket.on('data', (chunk: Buffer) => {
       this.counters.bytes += chunk.length;
-      for (const frame of this.#framer.push(chunk)) this.#frame(frame);
+      this.#scanner.push(
+        chunk,
+        (text) => this.#frame(text),
+        () => this.#settle(1, {}),
+      );
     });
     const spec = sbMonitorSpec(
       { systemId: this.o.systemId, chassis: undefined, datapaths: [], networks: [], additionalChassis: true },
@@ -244,12 +249,6 @@ export class ThinAgent {
   }
 
   #frame(text: string): void {
-    if (text.length > 256 * 1024) {
-      // Only the initial monitor reply is this large: its id is at one end.
-      const id = /"id":(\d+)/.exec(text.slice(0, 64)) ?? /"id":(\d+)\}$/.exec(text.slice(-64));
-      if (id) this.#settle(Number(id[1]), {});
-      return;
-    }
     const msg = JSON.parse(text) as {
       id?: number | string | null;
       method?: string;
@@ -280,5 +279,56 @@ export class ThinAgent {
   #settle(id: number, result: unknown): void {
     this.#calls.get(id)?.resolve(result);
     this.#calls.delete(id);
+  }
+}
+
+/**
+ * Cuts a JSON-RPC byte stream into top-level values by brace depth, keeping
+ * the text of small ones only: a thin session must not hold a whole-table
+ * reply (tens of MB) a thousand times over. A value larger than `keep` bytes
+ * is the initial monitor reply (the only one), reported by `big` at its end.
+ */
+class FrameScanner {
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #parts: Buffer[] = [];
+  #size = 0;
+  #big = false;
+
+  constructor(private readonly keep: number) {}
+
+  push(chunk: Buffer, small: (text: string) => void, big: () => void): void {
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (c === 0x5c) this.#escape = true;
+        else if (c === 0x22) this.#inString = false;
+        continue;
+      }
+      if (c === 0x22) this.#inString = true;
+      else if (c === 0x7b || c === 0x5b) this.#depth++;
+      else if ((c === 0x7d || c === 0x5d) && --this.#depth === 0) {
+        this.#take(chunk.subarray(start, i + 1));
+        if (this.#big) big();
+        else small(Buffer.concat(this.#parts).toString('utf8'));
+        this.#parts = [];
+        this.#size = 0;
+        this.#big = false;
+        start = i + 1;
+      }
+    }
+    if (start < chunk.length && this.#depth > 0) this.#take(chunk.subarray(start));
+  }
+
+  #take(part: Buffer): void {
+    if (this.#big) return;
+    this.#size += part.length;
+    if (this.#size > this.keep) {
+      this.#big = true;
+      this.#parts = [];
+    } else this.#parts.push(Buffer.from(part));
   }
 }
