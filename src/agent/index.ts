@@ -16,3 +16,15 @@ export {
 } from './agent-role.js';
 export { agentIdFor, chassisUuid, metadataAgentId } from './chassis-id.js';
 export { heartbeatOps, registrationOps } from './registration.js';
+export { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
+export { portAddresses } from './port-addresses.js';
+export { DEVICE_ID, type PortBinding } from './sb-rows.js';
+export { SbView } from './sb-view.js';
+export {
+  SbSession,
+  openOvsdbClient,
+  sbRemote,
+  sbSsl,
+  type OpenClient,
+  type SbSessionOptions,
+} from './sb-session.js';

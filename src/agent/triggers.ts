@@ -121,3 +121,66 @@ export function bridgeEventMatters(event: RowEventLike): boolean {
   const changed = event.old ?? {};
   return 'datapath_type' in changed || 'name' in changed;
 }
+
+/** What one batch of Southbound row events asks of the agent. */
+export interface SbRoute {
+  /** Networks whose desired state may have changed: enqueue them. */
+  readonly networks: Set<string>;
+  /** Our Chassis_Private row changed ('inserted': recreated, a full resync as neutron does). */
+  readonly chassisPrivate: 'none' | 'changed' | 'inserted';
+  /** SB_Global changed: the heartbeat reads nb_cfg. */
+  readonly sbGlobal: boolean;
+  /** The monitor conditions may need to widen or narrow. */
+  readonly conditions: boolean;
+}
+
+/**
+ * Routes Southbound row events (the Chassis row is the session's,
+ * sb-session.ts): the registration rows, the networks touched, and whether
+ * the conditions need an update (a port or datapath changed, or a datapath
+ * whose network is not in the replica yet).
+ */
+export function routeSbEvents(events: readonly RowEventLike[], ctx: TriggerContext): SbRoute {
+  let chassisPrivate: SbRoute['chassisPrivate'] = 'none';
+  let sbGlobal = false;
+  let conditions = false;
+  for (const ev of events) {
+    if (ev.table === 'Chassis') continue;
+    if (ev.table === 'Chassis_Private') {
+      if (ev.type === 'insert') chassisPrivate = 'inserted';
+      else if (chassisPrivate === 'none') chassisPrivate = 'changed';
+    } else if (ev.table === 'SB_Global') sbGlobal = true;
+    else conditions = true;
+  }
+  const touched = networksTouched(events, ctx);
+  return {
+    networks: touched.networks,
+    chassisPrivate,
+    sbGlobal,
+    conditions: conditions || touched.unknownDatapaths.size > 0,
+  };
+}
+
+/**
+ * Routes Open_vSwitch row events to served networks (`served`: veth root
+ * port name -> network): a Port or Interface row of ours names its network;
+ * a Bridge change that matters (bridgeEventMatters) names every served one.
+ */
+export function routeOvsEvents(
+  events: readonly RowEventLike[],
+  served: ReadonlyMap<string, string>,
+): Set<string> {
+  const networks = new Set<string>();
+  for (const ev of events) {
+    if (ev.table === 'Bridge') {
+      if (bridgeEventMatters(ev)) for (const net of served.values()) networks.add(net);
+      continue;
+    }
+    if (ev.table !== 'Port' && ev.table !== 'Interface') continue;
+    for (const row of [ev.new, ev.old]) {
+      const net = typeof row?.name === 'string' ? served.get(row.name) : undefined;
+      if (net) networks.add(net);
+    }
+  }
+  return networks;
+}
