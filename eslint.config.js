@@ -96,8 +96,16 @@ export default tseslint.config(
     ['src/proxy/**/*.ts'],
     [
       {
-        group: ['**/namespace/**', '**/agent/**', '**/cli/**', '**/ovsdb/**', 'execa'],
-        message: 'src/proxy knows no SB and no iproute2',
+        group: [
+          '**/namespace/**',
+          '**/agent/**',
+          '**/cli/**',
+          '**/ovsdb/**',
+          '**/verify/**',
+          '**/sandbox/**',
+          'execa',
+        ],
+        message: 'src/proxy knows no SB and no iproute2: it imports only src/common',
       },
     ],
   ),
