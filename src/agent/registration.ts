@@ -38,28 +38,15 @@ export function registrationOps(
   cleanup = true,
 ): Op[] {
   const removed = [role.bridgeKey, role.sbCfgKey, ...(cleanup ? role.cleanupKeys : [])];
-  return [
-    {
-      op: 'mutate',
-      table: 'Chassis_Private',
-      where: [['_uuid', '==', ['uuid', rowUuid]]],
-      mutations: [
-        ['external_ids', 'delete', ['set', [...new Set(removed)]]],
-        [
-          'external_ids',
-          'insert',
-          [
-            'map',
-            [
-              [role.idKey, agentId],
-              [role.bridgeKey, bridge],
-              [role.sbCfgKey, String(sbCfg)],
-            ],
-          ],
-        ],
-      ],
-    },
-  ];
+  return setExternalIds(
+    rowUuid,
+    [...new Set(removed)],
+    [
+      [role.idKey, agentId],
+      [role.bridgeKey, bridge],
+      [role.sbCfgKey, String(sbCfg)],
+    ],
+  );
 }
 
 export function heartbeatOps(
@@ -67,14 +54,23 @@ export function heartbeatOps(
   nbCfg: number | bigint,
   role: Pick<AgentRole, 'sbCfgKey'> = METADATA_AGENT_ROLE,
 ): Op[] {
+  return setExternalIds(rowUuid, [role.sbCfgKey], [[role.sbCfgKey, String(nbCfg)]]);
+}
+
+/**
+ * One mutate of our Chassis_Private row's external_ids: `remove` these keys,
+ * then insert `entries` (an insert never overwrites a key, so a key both
+ * removed and inserted is replaced), leaving every other writer's keys alone.
+ */
+function setExternalIds(rowUuid: string, remove: string[], entries: [string, string][]): Op[] {
   return [
     {
       op: 'mutate',
       table: 'Chassis_Private',
       where: [['_uuid', '==', ['uuid', rowUuid]]],
       mutations: [
-        ['external_ids', 'delete', ['set', [role.sbCfgKey]]],
-        ['external_ids', 'insert', ['map', [[role.sbCfgKey, String(nbCfg)]]]],
+        ['external_ids', 'delete', ['set', remove]],
+        ['external_ids', 'insert', ['map', entries]],
       ],
     },
   ];
