@@ -22,13 +22,24 @@ import { OVS_INDEXES, vethNames } from '../namespace/index.js';
 import type { OvsdbClient, Replica } from '../ovsdb/index.js';
 import { IdentityIndex } from '../proxy/index.js';
 import { agentDeps, type AgentDeps, type AgentOptions, type AgentProxy } from './agent-options.js';
-import { CHASSIS_PRIVATE_KEYS, decideRole, type RoleDecision } from './agent-role.js';
+import {
+  CHASSIS_PRIVATE_KEYS,
+  decideRole,
+  shadowedByOvnNeutronAgent,
+  type RoleDecision,
+} from './agent-role.js';
 import { agentIdFor } from './chassis-id.js';
 import { redactedConfig, type AgentConfig } from './config/index.js';
 import { AgentMetrics } from './metrics.js';
 import { startAdminServer } from './admin-server.js';
 import { IdentityFeed } from './identity-feed.js';
-import { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
+import {
+  localChassis,
+  needsChecksumFill,
+  OVS_MONITOR,
+  waitForSystemId,
+  type LocalChassis,
+} from './ovs-local.js';
 import { createOvsPorts } from './host.js';
 import { Reconciler, type Listeners } from './reconciler.js';
 import { Registration } from './registration.js';
@@ -133,7 +144,11 @@ export class Agent {
     });
     this.#ovs.monitor(OVS_MONITOR);
     await this.#ovs.start();
-    this.#local = await this.#waitForSystemId();
+    this.#local = await waitForSystemId(this.#ovs.replica, () =>
+      this.#log.warn(
+        'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up yet; waiting',
+      ),
+    );
     this.#log.info(
       { chassis: this.#local.systemId, bridge: this.#local.bridge, datapathType: this.#local.datapathType },
       'chassis identity from the local OVS database',
@@ -319,21 +334,6 @@ export class Agent {
     }
   }
 
-  async #waitForSystemId(): Promise<LocalChassis & { systemId: string }> {
-    let said = false;
-    for (;;) {
-      const local = localChassis(this.#ovs.replica);
-      if (local.systemId !== undefined) return local as LocalChassis & { systemId: string };
-      if (!said) {
-        this.#log.warn(
-          'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up yet; waiting',
-        );
-        said = true;
-      }
-      await new Promise<void>((resolve) => this.#ovs.replica.once('change', () => resolve()));
-    }
-  }
-
   /**
    * Our Chassis row appeared, went or was recreated (the session has
    * re-targeted the conditions). Feeding the identity index again walks the
@@ -351,14 +351,9 @@ export class Agent {
     });
   }
 
-  /**
-   * neutron-server lists only the OVN Neutron agent of a Chassis_Private that
-   * has neutron:ovn-neutron-agent-id (ovsdb_monitor.py ChassisOVNAgentWriteEvent,
-   * AgentCache.populate): as the metadata agent we are then invisible to it.
-   */
+  /** Said once: neutron-server does not list us (agent-role.ts shadowedByOvnNeutronAgent). */
   #warnIfShadowed(ids: ReadonlyMap<string, string> | undefined): void {
-    if (this.#warnedShadowed || this.roleDecision.role.name !== 'metadata-agent') return;
-    if (!ids?.has(CHASSIS_PRIVATE_KEYS.neutronAgentId)) return;
+    if (this.#warnedShadowed || !shadowedByOvnNeutronAgent(this.roleDecision.role, ids)) return;
     this.#warnedShadowed = true;
     this.#log.warn(
       { chassis: this.#local.systemId, key: CHASSIS_PRIVATE_KEYS.neutronAgentId },
