@@ -15,7 +15,7 @@ export {
   type RoleDecision,
 } from './agent-role.js';
 export { agentIdFor, chassisUuid, metadataAgentId } from './chassis-id.js';
-export { heartbeatOps, registrationOps } from './registration.js';
+export { heartbeatOps, registrationOps, Registration } from './registration.js';
 export { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
 export { portAddresses } from './port-addresses.js';
 export { DEVICE_ID, type PortBinding } from './sb-rows.js';
