@@ -43,7 +43,7 @@ import {
 import { createOvsPorts } from './host.js';
 import { Reconciler, type Listeners } from './reconciler.js';
 import { Registration } from './registration.js';
-import { SbSession, sbRemote, sbSsl } from './sb-session.js';
+import { SbSession, ovsSsl, sbRemote, sbSsl } from './sb-session.js';
 import { routeOvsEvents, routeSbEvents, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -132,13 +132,7 @@ export class Agent {
     this.#ovs = openClient({
       remote: config.ovs.ovsdb_connection,
       database: 'Open_vSwitch',
-      ssl: config.ovs.ssl_key_file
-        ? {
-            privateKey: config.ovs.ssl_key_file,
-            certificate: config.ovs.ssl_cert_file,
-            caCert: config.ovs.ssl_ca_cert_file,
-          }
-        : undefined,
+      ssl: ovsSsl(config),
       probeIntervalMs: 0,
       transactTimeoutMs: config.ovs.ovsdb_connection_timeout * 1000,
       logger: this.#log.child({ db: 'Open_vSwitch' }),

@@ -23,6 +23,7 @@ export { SbView } from './sb-view.js';
 export {
   SbSession,
   openOvsdbClient,
+  ovsSsl,
   sbRemote,
   sbSsl,
   type OpenClient,

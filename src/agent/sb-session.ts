@@ -38,13 +38,18 @@ export function sbRemote(config: AgentConfig, local: Pick<LocalChassis, 'ovnRemo
 
 /** The SSL files of `[ovn] ovn_sb_*`, when a private key is configured. */
 export function sbSsl(config: Pick<AgentConfig, 'ovn'>): SslOptions | undefined {
-  return config.ovn.ovn_sb_private_key
-    ? {
-        privateKey: config.ovn.ovn_sb_private_key,
-        certificate: config.ovn.ovn_sb_certificate,
-        caCert: config.ovn.ovn_sb_ca_cert,
-      }
-    : undefined;
+  const o = config.ovn;
+  return sslFiles(o.ovn_sb_private_key, o.ovn_sb_certificate, o.ovn_sb_ca_cert);
+}
+
+/** The SSL files of `[ovs] ssl_*` for the local OVS db, when a key file is configured. */
+export function ovsSsl(config: Pick<AgentConfig, 'ovs'>): SslOptions | undefined {
+  const o = config.ovs;
+  return sslFiles(o.ssl_key_file, o.ssl_cert_file, o.ssl_ca_cert_file);
+}
+
+function sslFiles(privateKey: string, certificate: string, caCert: string): SslOptions | undefined {
+  return privateKey ? { privateKey, certificate, caCert } : undefined;
 }
 
 /** Opens an OVSDB client; tests pass one over an in-memory server. */

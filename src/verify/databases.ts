@@ -42,10 +42,15 @@ async function startWithin(
   }
 }
 
-export async function openOvs(remote: string, timeoutMs: number): Promise<OvsdbClient> {
+export async function openOvs(
+  remote: string,
+  ssl: SslOptions | undefined,
+  timeoutMs: number,
+): Promise<OvsdbClient> {
   const client = new OvsdbClient({
     remote,
     database: 'Open_vSwitch',
+    ...(ssl ? { ssl } : {}),
     probeIntervalMs: 0,
     connectTimeoutMs: timeoutMs,
   });

@@ -22,6 +22,7 @@ import {
   desiredNetwork,
   localChassis,
   needsChecksumFill,
+  ovsSsl,
   sbRemote as sbRemoteOf,
   sbSsl,
   type AgentConfig,
@@ -158,7 +159,7 @@ async function openChassis(config: AgentConfig, timeoutMs: number): Promise<Open
   const ovsRemote = config.ovs.ovsdb_connection;
   let ovs: OvsdbClient;
   try {
-    ovs = await openOvs(ovsRemote, timeoutMs);
+    ovs = await openOvs(ovsRemote, ovsSsl(config), timeoutMs);
     checks.push({ name: 'ovs-db', status: 'pass', detail: ovsRemote });
   } catch (err) {
     checks.push({ name: 'ovs-db', status: 'fail', reason: (err as Error).message });
