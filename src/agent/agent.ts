@@ -390,7 +390,6 @@ export class Agent {
     }
     this.#feed?.onEvents(events);
     if (this.#queue) for (const net of route.networks) this.#queue.add(net);
-    if (route.conditions) this.#sb.scheduleConditions();
   }
 
   /** OVS replica change listener: a port of ours or the bridge names served networks. */

@@ -12,8 +12,9 @@
  *            names our uuid, local ports name their datapaths, datapaths
  *            name the networks, networks bring their metadata ports
  *
- * After every resync (reconnect) the conditions are brought up to date
- * again. Replica changes reach `onEvents` after the session has read a new
+ * A Port_Binding or Datapath_Binding change, and every resync (reconnect),
+ * brings the conditions up to date (coalesced, never inside the listener).
+ * Replica changes reach `onEvents` after the session has read a new
  * Chassis row (`onChassis`), so a handler always sees the current uuid.
  */
 import {
@@ -143,11 +144,6 @@ export class SbSession {
     return this.#conditions.settle();
   }
 
-  /** Asks for a condition update soon (coalesced). */
-  scheduleConditions(): void {
-    this.#conditions.schedule();
-  }
-
   /** Whether the monitor already selects this network's metadata port. */
   monitors(networkId: string): boolean {
     return this.#conditions.monitors(networkId);
@@ -193,6 +189,9 @@ export class SbSession {
     replica.on('change', (events) => {
       try {
         if (events.some((ev) => ev.table === 'Chassis')) this.#readChassis();
+        // A port or datapath came, changed or went: the conditions may widen or narrow.
+        else if (events.some((ev) => ev.table === 'Port_Binding' || ev.table === 'Datapath_Binding'))
+          this.#conditions.schedule();
         this.#o.onEvents?.(events);
       } catch (err) {
         this.#o.onHandlerError?.(err);

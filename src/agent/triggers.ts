@@ -130,35 +130,23 @@ export interface SbRoute {
   readonly chassisPrivate: 'none' | 'changed' | 'inserted';
   /** SB_Global changed: the heartbeat reads nb_cfg. */
   readonly sbGlobal: boolean;
-  /** The monitor conditions may need to widen or narrow. */
-  readonly conditions: boolean;
 }
 
 /**
- * Routes Southbound row events (the Chassis row is the session's,
- * sb-session.ts): the registration rows, the networks touched, and whether
- * the conditions need an update (a port or datapath changed, or a datapath
- * whose network is not in the replica yet).
+ * Routes Southbound row events: the registration rows and the networks
+ * touched. (Our Chassis row and the monitor conditions are the session's,
+ * sb-session.ts.)
  */
 export function routeSbEvents(events: readonly RowEventLike[], ctx: TriggerContext): SbRoute {
   let chassisPrivate: SbRoute['chassisPrivate'] = 'none';
   let sbGlobal = false;
-  let conditions = false;
   for (const ev of events) {
-    if (ev.table === 'Chassis') continue;
     if (ev.table === 'Chassis_Private') {
       if (ev.type === 'insert') chassisPrivate = 'inserted';
       else if (chassisPrivate === 'none') chassisPrivate = 'changed';
     } else if (ev.table === 'SB_Global') sbGlobal = true;
-    else conditions = true;
   }
-  const touched = networksTouched(events, ctx);
-  return {
-    networks: touched.networks,
-    chassisPrivate,
-    sbGlobal,
-    conditions: conditions || touched.unknownDatapaths.size > 0,
-  };
+  return { networks: networksTouched(events, ctx).networks, chassisPrivate, sbGlobal };
 }
 
 /**

@@ -11,51 +11,21 @@ import type { DesiredNetwork } from '../../../src/agent/desired.js';
 import { OvsdbClient, type OvsdbClientOptions } from '../../../src/ovsdb/index.js';
 import { FakeClock, FakeOvsdbServer, settle, uuidOf } from '../ovsdb/client-fake-server.js';
 import { sbSchemaJson, vswitchSchemaJson } from '../schemas.js';
-
-const SYSTEM_ID = 'chassis-1';
-const CH = uuidOf(1);
-const OTHER_CH = uuidOf(2);
-const NET_A = 'aaaaaaaa-0000-4000-8000-000000000001';
-const NET_B = 'bbbbbbbb-0000-4000-8000-000000000002';
-const NET_C = 'cccccccc-0000-4000-8000-000000000003';
-const DP: Record<string, string> = { [NET_A]: uuidOf(0xa0), [NET_B]: uuidOf(0xb0), [NET_C]: uuidOf(0xc0) };
-
-const map = (o: Record<string, string>) => ['map', Object.entries(o)];
-const ref = (u: string) => ['uuid', u];
-
-function datapathRow(net: string) {
-  return { external_ids: map({ name: `neutron-${net}` }) };
-}
-function metadataPortRow(net: string, cidr: string, ip: string) {
-  return {
-    logical_port: `meta-${net}`,
-    type: 'localport',
-    datapath: ref(DP[net]!),
-    mac: ['set', [`fa:16:3e:9d:cc:52 ${ip}`]],
-    external_ids: map({
-      'neutron:device_owner': 'network:distributed',
-      'neutron:device_id': `ovnmeta-${net}`,
-      'neutron:cidrs': cidr,
-    }),
-  };
-}
-function vmPortRow(net: string, ip: string, chassis = CH) {
-  return {
-    logical_port: `vm-${net}`,
-    type: '',
-    datapath: ref(DP[net]!),
-    chassis: ref(chassis),
-    mac: ['set', [`fa:16:3e:00:00:10 ${ip}`]],
-    external_ids: map({ 'neutron:device_id': `inst-${net}`, 'neutron:project_id': 'proj-1' }),
-  };
-}
-
-/** One network in the SB: its datapath, metadata port and a VM port on `chassis`. */
-function addNetwork(sb: FakeOvsdbServer, net: string, n: number, chassis = CH): void {
-  sb.put('Datapath_Binding', DP[net]!, datapathRow(net));
-  sb.put('Port_Binding', uuidOf(0x100 + n), metadataPortRow(net, `10.0.${n}.2/24`, `10.0.${n}.2`));
-  sb.put('Port_Binding', uuidOf(0x200 + n), vmPortRow(net, `10.0.${n}.10`, chassis));
-}
+import {
+  CH,
+  DP,
+  NET_A,
+  NET_B,
+  NET_C,
+  OTHER_CH,
+  SYSTEM_ID,
+  addChassis,
+  addNetwork,
+  map,
+  metadataPortRow,
+  ref,
+  vmPortRow,
+} from './sb-rows-wire.js';
 
 function ovsRoot(systemId: string | undefined) {
   return {
@@ -118,10 +88,7 @@ function world(o: { systemId?: boolean } = {}) {
   const sb = new FakeOvsdbServer(clock, sbSchemaJson());
   ovs.put('Open_vSwitch', uuidOf(0x40), ovsRoot(o.systemId === false ? undefined : SYSTEM_ID));
   ovs.put('Bridge', uuidOf(0x50), { name: 'br-int', datapath_type: 'system', ports: ['set', []] });
-  sb.put('SB_Global', uuidOf(0x30), { nb_cfg: 7 });
-  sb.put('Chassis', CH, { name: SYSTEM_ID });
-  sb.put('Chassis', OTHER_CH, { name: 'chassis-2' });
-  sb.put('Chassis_Private', uuidOf(0x31), { name: SYSTEM_ID, chassis: ref(CH) });
+  addChassis(sb);
   // Record the SB requests that shape the monitor, in order, in the timeline.
   for (const method of ['monitor_cond_since', 'monitor_cond_change']) {
     sb.handlers.set(method, (conn, params) => {

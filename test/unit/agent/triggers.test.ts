@@ -152,7 +152,7 @@ describe('routeSbEvents', () => {
     old: type === 'delete' ? row : type === 'update' ? {} : undefined,
   });
 
-  it('names the registration rows, the networks touched and whether the conditions need an update', () => {
+  it('names the registration rows and the networks touched', () => {
     const r = routeSbEvents(
       [ev('Chassis_Private', 'update'), ev('SB_Global', 'update'), ev('Port_Binding', 'insert', vmRow())],
       ctx,
@@ -161,7 +161,6 @@ describe('routeSbEvents', () => {
       networks: new Set([NET]),
       chassisPrivate: 'changed',
       sbGlobal: true,
-      conditions: true,
     });
   });
 
@@ -174,17 +173,7 @@ describe('routeSbEvents', () => {
       networks: new Set(),
       chassisPrivate: 'inserted',
       sbGlobal: false,
-      conditions: false,
     });
-  });
-
-  it('a local port on a datapath whose network is unknown asks for a condition update', () => {
-    const r = routeSbEvents([ev('Port_Binding', 'insert', vmRow({ datapath: 'dp-unknown' }))], {
-      ...ctx,
-      chassis: CHASSIS,
-    });
-    expect(r.networks.size).toBe(0);
-    expect(r.conditions).toBe(true);
   });
 });
 
