@@ -40,7 +40,10 @@ export interface AgentOptions {
   readonly host?: AgentHost;
   /** Creates the metadata proxy over the identity index (default: src/proxy with the config's options). */
   readonly proxy?: (identity: IdentityIndex, metrics: AgentMetrics) => Promise<AgentProxy>;
-  /** Time and timers of the agent and its OVSDB clients (default: the system clock). */
+  /**
+   * Time and timers (default: the system clock): the OVSDB clients', the
+   * periodic resync, the heartbeat and the work queue's backoff.
+   */
   readonly clock?: Clock;
 }
 

@@ -203,6 +203,7 @@ export class Agent {
       agentId: agentIdFor(role, this.#local.systemId),
       bridge: this.#local.bridge,
       agentDownTimeSeconds: config.DEFAULT.agent_down_time,
+      clock,
       transact: (ops) => this.#sb.client.transact(ops),
       onError: (what, err) => this.#log.warn({ err }, `Chassis_Private ${what} failed; will retry`),
       onWritten: (what, value) =>
@@ -241,6 +242,7 @@ export class Agent {
     });
     this.#queue = new WorkQueue<string>({
       concurrency: config.ovnmeta.reconcile_workers,
+      clock,
       handler: async (networkId) => {
         const report = await this.#reconciler.reconcile(networkId);
         const veth = vethNames(networkId).root;

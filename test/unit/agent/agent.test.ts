@@ -42,10 +42,16 @@ class RecordingHost implements AgentHost {
   constructor(timeline: string[]) {
     this.timeline = timeline;
   }
+  /** The next ensures that fail (a retryable error). */
+  failures = 0;
   readonly plumbing = {
     ensure: async (net: DesiredNetwork) => {
       this.timeline.push(`ensure ${net.networkId}`);
       await this.gate;
+      if (this.failures > 0) {
+        this.failures--;
+        throw Object.assign(new Error('host busy'), { retryable: true });
+      }
       return 'created' as const;
     },
     remove: async (namespace: string) => {
@@ -236,6 +242,21 @@ describe('Agent event routing', () => {
       kind: 'found',
       instanceId: `inst-${NET_C}`,
     });
+  });
+
+  it('a failed reconcile is retried after its backoff, on the clock it was given', async () => {
+    const w = world();
+    addNetwork(w.sb, NET_A, 1);
+    w.host.failures = 1;
+    agent = await w.start();
+    await agent.idle();
+    await settle();
+    expect(ensures(w.timeline, NET_A)).toBe(1);
+    expect(w.proxy.networks.has(NET_A)).toBe(false);
+    // The first backoff is 5 ms (work-queue.ts): nothing happens until the clock moves.
+    await w.clock.advance(5);
+    await until('the retry', () => w.proxy.networks.has(NET_A));
+    expect(ensures(w.timeline, NET_A)).toBe(2);
   });
 
   it('the periodic resync enqueues every network on the clock it was given', async () => {
