@@ -190,7 +190,7 @@ export class SbSession {
       try {
         if (events.some((ev) => ev.table === 'Chassis')) this.#readChassis();
         // A port or datapath came, changed or went: the conditions may widen or narrow.
-        else if (events.some((ev) => ev.table === 'Port_Binding' || ev.table === 'Datapath_Binding'))
+        if (events.some((ev) => ev.table === 'Port_Binding' || ev.table === 'Datapath_Binding'))
           this.#conditions.schedule();
         this.#o.onEvents?.(events);
       } catch (err) {
