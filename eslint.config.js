@@ -3,13 +3,20 @@
 // src/ovsdb imports no other layer; src/namespace knows no SB or proxy;
 // src/proxy knows no iproute2 or SB; only src/agent joins them. The pure
 // parts of src/ovsdb (wire/, replica/, framing, decoder, jsonrpc) may not touch sockets.
+// A layer is imported by the others only through its index.ts.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const layer = (files, patterns) => ({
+const LAYERS = ['ovsdb', 'namespace', 'proxy', 'agent', 'verify', 'sandbox', 'cli'];
+// Every other layer through its index.ts only (src/common has none: its modules are the API).
+const throughIndex = (self) => ({
+  group: LAYERS.filter((l) => l !== self).flatMap((l) => [`**/${l}/*`, `!**/${l}/index.js`]),
+  message: 'import another layer through its index.ts only',
+});
+const layer = (self, files, patterns = []) => ({
   files,
-  rules: { 'no-restricted-imports': ['error', { patterns }] },
+  rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, throughIndex(self)] }] },
 });
 const socketFree = [
   { group: ['node:net', 'node:tls', 'net', 'tls'], message: 'pure module: no sockets here' },
@@ -26,6 +33,7 @@ export default tseslint.config(
     },
   },
   layer(
+    'common',
     ['src/common/**/*.ts'],
     [
       {
@@ -47,6 +55,7 @@ export default tseslint.config(
     ],
   ),
   layer(
+    'ovsdb',
     ['src/ovsdb/**/*.ts'],
     [
       {
@@ -56,6 +65,7 @@ export default tseslint.config(
     ],
   ),
   layer(
+    'ovsdb',
     [
       'src/ovsdb/wire/**/*.ts',
       'src/ovsdb/replica/**/*.ts',
@@ -72,6 +82,7 @@ export default tseslint.config(
     ],
   ),
   layer(
+    'namespace',
     ['src/namespace/**/*.ts'],
     [
       {
@@ -81,12 +92,25 @@ export default tseslint.config(
     ],
   ),
   layer(
+    'proxy',
     ['src/proxy/**/*.ts'],
     [
       {
-        group: ['**/namespace/**', '**/agent/**', '**/cli/**', '**/ovsdb/**', 'execa'],
-        message: 'src/proxy knows no SB and no iproute2',
+        group: [
+          '**/namespace/**',
+          '**/agent/**',
+          '**/cli/**',
+          '**/ovsdb/**',
+          '**/verify/**',
+          '**/sandbox/**',
+          'execa',
+        ],
+        message: 'src/proxy knows no SB and no iproute2: it imports only src/common',
       },
     ],
   ),
+  layer('agent', ['src/agent/**/*.ts']),
+  layer('verify', ['src/verify/**/*.ts']),
+  layer('sandbox', ['src/sandbox/**/*.ts']),
+  layer('cli', ['src/cli/**/*.ts']),
 );

@@ -129,3 +129,16 @@ export function decideRole(config: Pick<AgentConfig, 'agent'>): RoleDecision {
     ignoredExtensions,
   };
 }
+
+/**
+ * neutron-server lists only the OVN Neutron agent of a Chassis_Private that
+ * has neutron:ovn-neutron-agent-id (ovsdb_monitor.py ChassisOVNAgentWriteEvent,
+ * AgentCache.populate): registered as the metadata agent, we are then
+ * invisible to it.
+ */
+export function shadowedByOvnNeutronAgent(
+  role: Pick<AgentRole, 'name'>,
+  externalIds: ReadonlyMap<string, string> | undefined,
+): boolean {
+  return role.name === 'metadata-agent' && externalIds?.has(CHASSIS_PRIVATE_KEYS.neutronAgentId) === true;
+}

@@ -1,46 +1,56 @@
 /**
  * The agent: joins the OVSDB clients, the namespace plumbing and the proxy.
+ * Composition only: what it talks to comes in through AgentOptions
+ * (agent-options.ts), the SB session is sb-session.ts, event routing is
+ * triggers.ts, the work is the Reconciler's.
  *
  *   OVS db ──> who we are (system-id, bridge, datapath type) ──┐
- *   SB db  ──> replica (conditions: only this chassis' rows)  ─┼─> events ─> keys ─> WorkQueue ─> Reconciler
+ *   SB db  ──> session (conditions: only this chassis' rows)  ─┼─> events ─> keys ─> WorkQueue ─> Reconciler
  *                    │                                          │
  *                    └─> identity index (proxy), registration   ┘
  *
  * Event listeners only map rows to keys and return; reconciles reread the
  * replica and the host. Start-up: sync the OVS db, wait for system-id, sync
- * the SB until the monitor conditions are stable, then enqueue every network
- * that has local ports or a namespace on the host, and start the workers.
+ * the SB and read our Chassis row, settle the monitor conditions, then
+ * enqueue every network that has local ports or a namespace on the host and
+ * start the workers. Ready once the SB is settled and that first pass is done.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { listNamespaces, NAMESPACE_PREFIX, OVS_INDEXES, vethNames } from '../namespace/index.js';
-import { OvsdbClient, type Replica } from '../ovsdb/index.js';
-import { IdentityIndex, createMetadataProxy, type MetadataProxy } from '../proxy/index.js';
-import { CHASSIS_PRIVATE_KEYS, decideRole, type RoleDecision } from './agent-role.js';
+import { OVS_INDEXES, vethNames } from '../namespace/index.js';
+import type { OvsdbClient, Replica } from '../ovsdb/index.js';
+import { IdentityIndex } from '../proxy/index.js';
+import { agentDeps, type AgentDeps, type AgentOptions, type AgentProxy } from './agent-options.js';
+import {
+  CHASSIS_PRIVATE_KEYS,
+  decideRole,
+  shadowedByOvnNeutronAgent,
+  type RoleDecision,
+} from './agent-role.js';
 import { agentIdFor } from './chassis-id.js';
-import { optionSource, redactedConfig, type AgentConfig } from './config/index.js';
+import { redactedConfig, type AgentConfig } from './config/index.js';
 import { AgentMetrics } from './metrics.js';
 import { startAdminServer } from './admin-server.js';
 import { IdentityFeed } from './identity-feed.js';
-import { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
-import { createHostPlumbing, createOvsPorts } from './host.js';
+import {
+  localChassis,
+  needsChecksumFill,
+  OVS_MONITOR,
+  waitForSystemId,
+  type LocalChassis,
+} from './ovs-local.js';
+import { createOvsPorts } from './host.js';
 import { Reconciler, type Listeners } from './reconciler.js';
 import { Registration } from './registration.js';
-import { MonitorConditions } from './monitor-conditions.js';
-import { SbView, sbIndexes } from './sb-view.js';
-import { bridgeEventMatters, networksTouched, type RowEventLike } from './triggers.js';
+import { SbSession, ovsSsl, sbRemote, sbSsl } from './sb-session.js';
+import { routeOvsEvents, routeSbEvents, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
-import { proxyOptions } from './proxy-options.js';
 
-export interface AgentOptions {
-  readonly config: AgentConfig;
-  readonly logger: Logger;
-  /** Override the admin endpoint (tests use port 0); null disables it. */
-  readonly admin?: { host: string; port: number } | null;
-}
+export type { AgentHost, AgentOptions, AgentProxy } from './agent-options.js';
 
 export class Agent {
+  readonly #d: AgentDeps;
   readonly #config: AgentConfig;
   readonly #log: Logger;
   readonly metrics: AgentMetrics;
@@ -49,24 +59,23 @@ export class Agent {
   readonly roleDecision: RoleDecision;
   #warnedShadowed = false;
   #ovs!: OvsdbClient;
-  #sb!: OvsdbClient;
+  #sb!: SbSession;
   #local!: LocalChassis & { systemId: string };
-  #view!: SbView;
   #feed!: IdentityFeed;
-  #proxy!: MetadataProxy;
+  #proxy!: AgentProxy;
   #queue!: WorkQueue<string>;
   #registration!: Registration;
   #reconciler!: Reconciler;
-  #chassis: string | undefined;
   #served = new Map<string, string>(); // vethRoot -> network, for OVS events
-  #conditions!: MonitorConditions;
   #firstPassDone = false;
   #sbSynced = false;
-  #resyncTimer: NodeJS.Timeout | undefined;
+  #resyncTimer: unknown;
+  #stopped = false;
   #admin: { port: number; close(): Promise<void> } | undefined;
   #malformedSaid = new Set<string>();
 
   private constructor(opts: AgentOptions) {
+    this.#d = agentDeps(opts);
     this.#config = opts.config;
     this.#log = opts.logger;
     this.roleDecision = decideRole(opts.config);
@@ -75,7 +84,7 @@ export class Agent {
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(opts);
-    await agent.#start(opts);
+    await agent.#start();
     return agent;
   }
 
@@ -90,8 +99,9 @@ export class Agent {
     return undefined;
   }
 
-  async #start(opts: AgentOptions): Promise<void> {
+  async #start(): Promise<void> {
     const config = this.#config;
+    const { clock, openClient } = this.#d;
     this.#log.info({ config: redactedConfig(config) }, 'ovnmeta agent starting');
     this.#log.info(
       {
@@ -107,7 +117,7 @@ export class Agent {
         'ovnmeta implements only the metadata extension; run neutron-ovn-agent for these (docs/deploy.md, migration)',
       );
 
-    const adminBind = opts.admin === undefined ? config.ovnmeta.metrics_bind : opts.admin;
+    const adminBind = this.#d.admin;
     if (adminBind) {
       this.#admin = await startAdminServer({
         host: adminBind.host,
@@ -119,19 +129,14 @@ export class Agent {
     }
 
     // 1. The local OVS database: who we are.
-    this.#ovs = new OvsdbClient({
+    this.#ovs = openClient({
       remote: config.ovs.ovsdb_connection,
       database: 'Open_vSwitch',
-      ssl: config.ovs.ssl_key_file
-        ? {
-            privateKey: config.ovs.ssl_key_file,
-            certificate: config.ovs.ssl_cert_file,
-            caCert: config.ovs.ssl_ca_cert_file,
-          }
-        : undefined,
+      ssl: ovsSsl(config),
       probeIntervalMs: 0,
       transactTimeoutMs: config.ovs.ovsdb_connection_timeout * 1000,
       logger: this.#log.child({ db: 'Open_vSwitch' }),
+      clock,
     });
     this.#watchStatus(this.#ovs, 'Open_vSwitch', (replica) => {
       for (const [table, indexes] of Object.entries(OVS_INDEXES)) {
@@ -141,75 +146,57 @@ export class Agent {
     });
     this.#ovs.monitor(OVS_MONITOR);
     await this.#ovs.start();
-    this.#local = await this.#waitForSystemId();
+    this.#local = await waitForSystemId(this.#ovs.replica, () =>
+      this.#log.warn(
+        'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up yet; waiting',
+      ),
+    );
     this.#log.info(
       { chassis: this.#local.systemId, bridge: this.#local.bridge, datapathType: this.#local.datapathType },
       'chassis identity from the local OVS database',
     );
 
-    // 2. The Southbound, monitored with this chassis' conditions.
-    const sbRemote =
-      optionSource(config, 'ovn', 'ovn_sb_connection').kind === 'default' && this.#local.ovnRemote
-        ? this.#local.ovnRemote
-        : config.ovn.ovn_sb_connection;
-    this.#sb = new OvsdbClient({
-      remote: sbRemote,
-      database: 'OVN_Southbound',
-      ssl: config.ovn.ovn_sb_private_key
-        ? {
-            privateKey: config.ovn.ovn_sb_private_key,
-            certificate: config.ovn.ovn_sb_certificate,
-            caCert: config.ovn.ovn_sb_ca_cert,
-          }
-        : undefined,
-      probeIntervalMs: config.ovn.ovsdb_probe_interval,
-      maxBackoffMs: config.ovn.ovsdb_retry_max_interval * 1000,
-      transactTimeoutMs: config.ovn.ovsdb_connection_timeout * 1000,
-      logger: this.#log.child({ db: 'OVN_Southbound' }),
-    });
-    // The replica exists from the first 'connected' on: index it and listen
-    // before the initial load is applied.
-    this.#watchStatus(this.#sb, 'OVN_Southbound', (replica) => {
-      for (const [table, indexes] of Object.entries(sbIndexes)) {
-        for (const [name, fn] of Object.entries(indexes)) replica.addIndex(table, name, fn);
-      }
-      replica.on('change', (events) => this.#onSbEvents(events as readonly RowEventLike[]));
-      replica.on('problems', (problems) =>
+    // 2. The Southbound session, monitored with this chassis' conditions.
+    this.#sb = new SbSession({
+      remote: sbRemote(config, this.#local),
+      ssl: sbSsl(config),
+      systemId: this.#local.systemId,
+      mode: config.ovnmeta.sb_monitor,
+      client: {
+        probeIntervalMs: config.ovn.ovsdb_probe_interval,
+        maxBackoffMs: config.ovn.ovsdb_retry_max_interval * 1000,
+        transactTimeoutMs: config.ovn.ovsdb_connection_timeout * 1000,
+        logger: this.#log.child({ db: 'OVN_Southbound' }),
+        clock,
+      },
+      openClient,
+      onMalformed: (table, uuid, reason) => this.#malformed(table, uuid, reason),
+      onProblems: (problems) =>
         this.#log.error(
           { problems: problems.map((p) => ({ code: p.code, message: p.message })) },
           'Southbound rows skipped',
         ),
-      );
-    });
-    // The view reads whatever replica the client holds (it exists from the
-    // first connection on); constructed now so every piece can hold it.
-    this.#view = new SbView(
-      {
-        table: (name) => this.#sb.replica.table(name),
-        byIndex: (table, index, key) => this.#sb.replica.byIndex(table, index, key),
-      },
-      (table, uuid, reason) => this.#malformed(table, uuid, reason),
-    );
-    this.#conditions = new MonitorConditions({
-      client: this.#sb,
-      mode: config.ovnmeta.sb_monitor,
-      systemId: this.#local.systemId,
-      reader: this.#view,
-      additionalChassis: () => this.#hasAdditionalChassis(),
+      onChassis: (uuid) => this.#onChassis(uuid),
+      onEvents: (events) => this.#onSbEvents(events as readonly RowEventLike[]),
+      // A bug in a handler must not throw into the OVSDB client (that would
+      // drop the session): it is logged and the periodic resync heals it.
+      onHandlerError: (err) =>
+        this.#log.error({ err }, 'Southbound event handling failed; a resync will repair'),
       onMonitored: (networks) => networks.forEach((net) => this.#queue?.add(net)),
-      onError: (err) =>
+      onConditionsError: (err) =>
         this.#log.warn({ err }, 'monitor_cond_change failed; the next change or reconnect retries'),
     });
-    this.#sb.monitor(this.#conditions.monitorSpec());
+    this.#watchStatus(this.#sb.client, 'OVN_Southbound');
+    const view = this.#sb.view;
 
     // 3. The pieces that act.
     this.#feed = new IdentityFeed(
       this.identity,
-      this.#view,
-      () => this.#chassis,
+      view,
+      () => this.#sb.chassis,
       (port, err) => this.#log.warn({ port, err }, 'port skipped by the identity index'),
     );
-    this.#proxy = await createMetadataProxy(proxyOptions(config, this.identity, this.#log, this.metrics));
+    this.#proxy = await this.#d.proxy(this.identity, this.metrics);
     await this.#listenUnixSocket();
     const role = this.roleDecision.role;
     this.#registration = new Registration({
@@ -217,7 +204,8 @@ export class Agent {
       agentId: agentIdFor(role, this.#local.systemId),
       bridge: this.#local.bridge,
       agentDownTimeSeconds: config.DEFAULT.agent_down_time,
-      transact: (ops) => this.#sb.transact(ops),
+      clock,
+      transact: (ops) => this.#sb.client.transact(ops),
       onError: (what, err) => this.#log.warn({ err }, `Chassis_Private ${what} failed; will retry`),
       onWritten: (what, value) =>
         what === 'register'
@@ -244,17 +232,18 @@ export class Agent {
       remove: (networkId) => this.#proxy.removeListener(networkId),
     };
     this.#reconciler = new Reconciler({
-      view: this.#view,
-      chassis: () => this.#chassis,
-      monitored: (networkId) => this.#conditions.monitors(networkId),
+      view,
+      chassis: () => this.#sb.chassis,
+      monitored: (networkId) => this.#sb.monitors(networkId),
       checksumFill: () => needsChecksumFill(localChassis(this.#ovs.replica)),
-      host: createHostPlumbing(),
+      host: this.#d.host.plumbing,
       ovs: createOvsPorts(this.#ovs, () => localChassis(this.#ovs.replica).bridge),
       listeners,
       log: this.#log,
     });
     this.#queue = new WorkQueue<string>({
       concurrency: config.ovnmeta.reconcile_workers,
+      clock,
       handler: async (networkId) => {
         const report = await this.#reconciler.reconcile(networkId);
         const veth = vethNames(networkId).root;
@@ -271,32 +260,35 @@ export class Agent {
       },
     });
 
-    this.#sb.on('status', (s) => {
-      if (s.type === 'synced') this.#conditions.rescan(this.#chassis);
-    });
-
+    // Our Chassis row is in the replica once the session has started: the
+    // conditions need its uuid, and settle before anything is reconciled.
     await this.#sb.start();
-    // Our Chassis row is in the replica now: the conditions need its uuid.
-    this.#refreshChassis();
-    await this.#conditions.settle();
+    await this.#sb.settle();
     this.#sbSynced = true;
 
     // 4. First pass: every network with local ports or a namespace here.
     for (const net of await this.#allKeys()) this.#queue.add(net);
     this.#queue.start();
-    const t0 = performance.now();
+    const t0 = clock.now();
     void this.#queue.idle().then(() => {
       this.#firstPassDone = true;
       this.#log.info(
-        { networks: this.#proxy.listenerCount(), ms: Math.round(performance.now() - t0) },
+        { networks: this.#proxy.listenerCount(), ms: Math.round(clock.now() - t0) },
         'first reconcile pass done',
       );
     });
-    const every = config.ovnmeta.resync_interval * 1000;
-    if (every > 0) {
-      this.#resyncTimer = setInterval(() => void this.resync(), every);
-      this.#resyncTimer.unref();
-    }
+    this.#scheduleResync();
+  }
+
+  /** The periodic full pass, every resync_interval seconds (0: never). */
+  #scheduleResync(): void {
+    const every = this.#config.ovnmeta.resync_interval * 1000;
+    if (every <= 0 || this.#stopped) return;
+    this.#resyncTimer = this.#d.clock.setTimeout(() => {
+      void this.resync();
+      this.#scheduleResync();
+    }, every);
+    (this.#resyncTimer as { unref?: () => void } | undefined)?.unref?.();
   }
 
   /** Enqueue every network known to the SB or the host (periodic full pass). */
@@ -311,7 +303,8 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
-    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.#stopped = true;
+    if (this.#resyncTimer !== undefined) this.#d.clock.clearTimeout(this.#resyncTimer);
     await this.#queue?.stop();
     this.#registration?.close();
     // Listeners close; namespaces stay so a restart does not cut metadata.
@@ -320,9 +313,10 @@ export class Agent {
     this.#log.info('ovnmeta agent stopped; namespaces left in place');
   }
 
+  /** Every network with VM ports bound here or a namespace on the host (a scan: never in a handler). */
   async #allKeys(): Promise<Set<string>> {
-    const keys = new Set(this.#view.scanLocalNetworks(this.#chassis).networks);
-    for (const ns of await listNamespaces(NAMESPACE_PREFIX)) keys.add(ns.slice(NAMESPACE_PREFIX.length));
+    const keys = new Set(this.#sb.scanLocalNetworks().networks);
+    for (const net of await this.#d.host.networksWithNamespace()) keys.add(net);
     return keys;
   }
 
@@ -350,52 +344,26 @@ export class Agent {
     }
   }
 
-  async #waitForSystemId(): Promise<LocalChassis & { systemId: string }> {
-    let said = false;
-    for (;;) {
-      const local = localChassis(this.#ovs.replica);
-      if (local.systemId !== undefined) return local as LocalChassis & { systemId: string };
-      if (!said) {
-        this.#log.warn(
-          'Open_vSwitch external_ids:system-id is not set: ovn-controller is not set up yet; waiting',
-        );
-        said = true;
-      }
-      await new Promise<void>((resolve) => this.#ovs.replica.once('change', () => resolve()));
-    }
-  }
-
-  /** Port_Binding.additional_chassis exists since OVN 22.06; assume so until the schema is known. */
-  #hasAdditionalChassis(): boolean {
-    if (this.#sb?.status === undefined || this.#sb.status.type === 'connecting') return true;
-    return this.#sb.schema.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? false;
-  }
-
-  /** Re-reads our Chassis row; a new chassis uuid re-targets everything. */
-  #refreshChassis(): void {
-    const uuid = this.#view.chassisUuid(this.#local.systemId);
-    if (uuid === this.#chassis) return;
-    this.#chassis = uuid;
+  /**
+   * Our Chassis row appeared, went or was recreated (the session has
+   * re-targeted the conditions). Feeding the identity index again walks the
+   * local ports, so it runs after the change listener returns, never in it.
+   */
+  #onChassis(uuid: string | undefined): void {
     this.#log.info({ chassis: this.#local.systemId, uuid }, uuid ? 'Chassis row found' : 'Chassis row gone');
-    this.#conditions.rescan(uuid);
-    const local = this.#view.scanLocalNetworks(uuid);
-    this.#feed.refeed(local.datapaths);
-    if (this.#sbSynced) void this.resync();
+    queueMicrotask(() => {
+      try {
+        this.#feed.refeed(this.#sb.scanLocalNetworks().datapaths);
+        if (this.#sbSynced) void this.resync();
+      } catch (err) {
+        this.#log.error({ err }, 'identity refeed after a Chassis change failed; a resync will repair');
+      }
+    });
   }
 
-  /**
-   * Replica change listener: maps rows to keys and returns. It must not
-   * throw into the OVSDB client (that would drop the session), so a bug here
-   * is logged and the periodic resync heals what was missed.
-   */
-  /**
-   * neutron-server lists only the OVN Neutron agent of a Chassis_Private that
-   * has neutron:ovn-neutron-agent-id (ovsdb_monitor.py ChassisOVNAgentWriteEvent,
-   * AgentCache.populate): as the metadata agent we are then invisible to it.
-   */
+  /** Said once: neutron-server does not list us (agent-role.ts shadowedByOvnNeutronAgent). */
   #warnIfShadowed(ids: ReadonlyMap<string, string> | undefined): void {
-    if (this.#warnedShadowed || this.roleDecision.role.name !== 'metadata-agent') return;
-    if (!ids?.has(CHASSIS_PRIVATE_KEYS.neutronAgentId)) return;
+    if (this.#warnedShadowed || !shadowedByOvnNeutronAgent(this.roleDecision.role, ids)) return;
     this.#warnedShadowed = true;
     this.#log.warn(
       { chassis: this.#local.systemId, key: CHASSIS_PRIVATE_KEYS.neutronAgentId },
@@ -405,61 +373,41 @@ export class Agent {
     );
   }
 
+  /** SB replica change listener: maps rows to keys and work, and returns. */
   #onSbEvents(events: readonly RowEventLike[]): void {
-    try {
-      this.#routeSbEvents(events);
-    } catch (err) {
-      this.#log.error({ err }, 'Southbound event handling failed; a resync will repair');
-    }
-  }
-
-  #routeSbEvents(events: readonly RowEventLike[]): void {
-    let chassisChanged = false;
-    for (const ev of events) {
-      if (ev.table === 'Chassis') chassisChanged = true;
-      else if (ev.table === 'Chassis_Private' && this.#local) {
-        const row = this.#view.chassisPrivate(this.#local.systemId);
-        this.#registration?.chassisPrivate(row);
-        this.#warnIfShadowed(row?.externalIds);
-        if (ev.type === 'insert' && this.#sbSynced) void this.resync(); // recreated: full sync, as neutron
-      } else if (ev.table === 'SB_Global') {
-        const nbCfg = this.#view.sbGlobalNbCfg();
-        if (nbCfg !== undefined) this.#registration?.sbGlobal(nbCfg);
-      }
-    }
-    if (chassisChanged) this.#refreshChassis();
-    this.#feed?.onEvents(events);
-    const touched = networksTouched(events, {
-      chassis: this.#chassis,
-      networkOfDatapath: this.#view.networkOfDatapath,
+    const view = this.#sb.view;
+    const route = routeSbEvents(events, {
+      chassis: this.#sb.chassis,
+      networkOfDatapath: view.networkOfDatapath,
     });
-    if (this.#queue) for (const net of touched.networks) this.#queue.add(net);
-    this.#conditions.onEvents(events);
+    if (route.chassisPrivate !== 'none') {
+      const row = view.chassisPrivate(this.#local.systemId);
+      this.#registration?.chassisPrivate(row);
+      this.#warnIfShadowed(row?.externalIds);
+      // Recreated: a full sync, as neutron does; deferred, it walks the local ports.
+      if (route.chassisPrivate === 'inserted' && this.#sbSynced) queueMicrotask(() => void this.resync());
+    }
+    if (route.sbGlobal) {
+      const nbCfg = view.sbGlobalNbCfg();
+      if (nbCfg !== undefined) this.#registration?.sbGlobal(nbCfg);
+    }
+    this.#feed?.onEvents(events);
+    if (this.#queue) for (const net of route.networks) this.#queue.add(net);
   }
 
+  /** OVS replica change listener: a port of ours or the bridge names served networks. */
   #onOvsEvents(events: readonly RowEventLike[]): void {
     if (!this.#queue) return;
-    for (const ev of events) {
-      if (ev.table === 'Bridge') {
-        // A datapath type change or a bridge recreated: check every network.
-        if (bridgeEventMatters(ev)) for (const net of this.#served.values()) this.#queue.add(net);
-        continue;
-      }
-      if (ev.table !== 'Port' && ev.table !== 'Interface') continue;
-      for (const row of [ev.new, ev.old]) {
-        const net = typeof row?.name === 'string' ? this.#served.get(row.name) : undefined;
-        if (net) this.#queue.add(net);
-      }
-    }
+    for (const net of routeOvsEvents(events, this.#served)) this.#queue.add(net);
   }
 
   /** Metrics and logs of a client's status; `attach` runs once, when its replica exists. */
-  #watchStatus(client: OvsdbClient, db: string, attach: (replica: Replica) => void): void {
+  #watchStatus(client: OvsdbClient, db: string, attach?: (replica: Replica) => void): void {
     let attached = false;
     client.on('status', (s) => {
       if (s.type === 'connected' && !attached) {
         attached = true;
-        attach(client.replica);
+        attach?.(client.replica);
       }
       if (s.type === 'synced') {
         this.metrics.ovsdbConnected.set({ db }, 1);
@@ -480,7 +428,7 @@ export class Agent {
 
   *#replicaSizes(): Iterable<{ db: string; table: string; rows: number }> {
     for (const [db, client] of [
-      ['OVN_Southbound', this.#sb],
+      ['OVN_Southbound', this.#sb?.client],
       ['Open_vSwitch', this.#ovs],
     ] as const) {
       if (!client) continue;

@@ -16,3 +16,16 @@ export {
 } from './agent-role.js';
 export { agentIdFor, chassisUuid, metadataAgentId } from './chassis-id.js';
 export { heartbeatOps, registrationOps, Registration } from './registration.js';
+export { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
+export { portAddresses } from './port-addresses.js';
+export { DEVICE_ID, type PortBinding } from './sb-rows.js';
+export { SbView } from './sb-view.js';
+export {
+  SbSession,
+  openOvsdbClient,
+  ovsSsl,
+  sbRemote,
+  sbSsl,
+  type OpenClient,
+  type SbSessionOptions,
+} from './sb-session.js';

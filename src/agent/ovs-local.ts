@@ -1,8 +1,8 @@
 /**
  * The local Open_vSwitch database: who this chassis is (system-id, the
  * integration bridge and its datapath type, ovn-remote), as ovn-controller
- * was told (neutron-compat.md "Where the agent learns who it is"). Pure
- * reads of replica rows.
+ * was told (neutron-compat.md "Where the agent learns who it is"). Reads of
+ * replica rows; waitForSystemId also waits for the next change.
  */
 import type { SbRow } from './sb-rows.js';
 
@@ -57,4 +57,24 @@ export function localChassis(replica: TableReader): LocalChassis {
  */
 export function needsChecksumFill(c: LocalChassis): boolean {
   return c.datapathType !== undefined && c.datapathType !== '' && c.datapathType !== 'system';
+}
+
+/**
+ * Resolves with the local chassis once external_ids:system-id is set
+ * (ovn-controller sets it up); `onWaiting` is called once if it is not yet.
+ */
+export async function waitForSystemId(
+  replica: TableReader & { once(event: 'change', listener: () => void): unknown },
+  onWaiting: () => void,
+): Promise<LocalChassis & { systemId: string }> {
+  let said = false;
+  for (;;) {
+    const local = localChassis(replica);
+    if (local.systemId !== undefined) return local as LocalChassis & { systemId: string };
+    if (!said) {
+      onWaiting();
+      said = true;
+    }
+    await new Promise<void>((resolve) => replica.once('change', () => resolve()));
+  }
 }

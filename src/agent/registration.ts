@@ -19,7 +19,7 @@
  * Mutations keep the write atomic against ovn-controller's own keys.
  */
 
-import type { WireOperation } from '../ovsdb/index.js';
+import { SYSTEM_CLOCK, type Clock, type WireOperation } from '../ovsdb/index.js';
 import { CHASSIS_PRIVATE_KEYS, METADATA_AGENT_ROLE, type AgentRole } from './agent-role.js';
 
 export const METADATA_ID_KEY = CHASSIS_PRIVATE_KEYS.metadataId;
@@ -38,28 +38,15 @@ export function registrationOps(
   cleanup = true,
 ): Op[] {
   const removed = [role.bridgeKey, role.sbCfgKey, ...(cleanup ? role.cleanupKeys : [])];
-  return [
-    {
-      op: 'mutate',
-      table: 'Chassis_Private',
-      where: [['_uuid', '==', ['uuid', rowUuid]]],
-      mutations: [
-        ['external_ids', 'delete', ['set', [...new Set(removed)]]],
-        [
-          'external_ids',
-          'insert',
-          [
-            'map',
-            [
-              [role.idKey, agentId],
-              [role.bridgeKey, bridge],
-              [role.sbCfgKey, String(sbCfg)],
-            ],
-          ],
-        ],
-      ],
-    },
-  ];
+  return setExternalIds(
+    rowUuid,
+    [...new Set(removed)],
+    [
+      [role.idKey, agentId],
+      [role.bridgeKey, bridge],
+      [role.sbCfgKey, String(sbCfg)],
+    ],
+  );
 }
 
 export function heartbeatOps(
@@ -67,14 +54,23 @@ export function heartbeatOps(
   nbCfg: number | bigint,
   role: Pick<AgentRole, 'sbCfgKey'> = METADATA_AGENT_ROLE,
 ): Op[] {
+  return setExternalIds(rowUuid, [role.sbCfgKey], [[role.sbCfgKey, String(nbCfg)]]);
+}
+
+/**
+ * One mutate of our Chassis_Private row's external_ids: `remove` these keys,
+ * then insert `entries` (an insert never overwrites a key, so a key both
+ * removed and inserted is replaced), leaving every other writer's keys alone.
+ */
+function setExternalIds(rowUuid: string, remove: string[], entries: [string, string][]): Op[] {
   return [
     {
       op: 'mutate',
       table: 'Chassis_Private',
       where: [['_uuid', '==', ['uuid', rowUuid]]],
       mutations: [
-        ['external_ids', 'delete', ['set', [role.sbCfgKey]]],
-        ['external_ids', 'insert', ['map', [[role.sbCfgKey, String(nbCfg)]]]],
+        ['external_ids', 'delete', ['set', remove]],
+        ['external_ids', 'insert', ['map', entries]],
       ],
     },
   ];
@@ -97,6 +93,8 @@ export interface RegistrationDeps {
   readonly onWritten?: (what: 'register' | 'heartbeat', value: string) => void;
   /** Our keys were removed or set back by another writer; we write them again. */
   readonly onOverwritten?: (what: 'removed' | 'older', detail: string) => void;
+  /** Timers of the heartbeat and the retries (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** What Registration needs of our Chassis_Private row. */
@@ -120,16 +118,19 @@ export class Registration {
   #nbCfg: number | bigint | undefined;
   #written: string | undefined;
   #beats = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
   #closed = false;
 
   #registering = false;
   /** A row event arrived while a registration was in flight. */
   #eventWhileRegistering = false;
 
+  readonly #clock: Clock;
+
   constructor(deps: RegistrationDeps) {
     this.#deps = deps;
     this.#role = deps.role ?? METADATA_AGENT_ROLE;
+    this.#clock = deps.clock ?? SYSTEM_CLOCK;
   }
 
   get role(): AgentRole {
@@ -171,14 +172,14 @@ export class Registration {
     if (BigInt(seen) < BigInt(this.#written)) {
       this.#deps.onOverwritten?.('older', `${sbCfgKey}=${seen} < ${this.#written}`);
       this.#written = undefined; // forces #beat to write the newest again
-      if (!this.#timer) this.#schedule(0);
+      if (this.#timer === undefined) this.#schedule(0);
     }
   }
 
   sbGlobal(nbCfg: number | bigint): void {
     if (this.#nbCfg === nbCfg) return;
     this.#nbCfg = nbCfg;
-    if (this.#timer) return; // the pending write will carry the newest value
+    if (this.#timer !== undefined) return; // the pending write will carry the newest value
     const delay =
       this.#beats++ === 0
         ? 0
@@ -190,17 +191,17 @@ export class Registration {
 
   close(): void {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #schedule(delayMs: number): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       void this.#beat();
     }, delayMs);
-    this.#timer.unref?.();
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   async #register(uuid: string, nbCfg: number | bigint, cleanup: boolean): Promise<void> {
@@ -215,7 +216,7 @@ export class Registration {
       this.#written = String(nbCfg);
       this.#deps.onWritten?.('register', this.#written);
       // A heartbeat value newer than the row's nb_cfg must not be lost.
-      if (this.#nbCfg !== undefined && String(this.#nbCfg) !== this.#written && !this.#timer)
+      if (this.#nbCfg !== undefined && String(this.#nbCfg) !== this.#written && this.#timer === undefined)
         this.#schedule(0);
       // The row may have been recreated, or our keys removed, meanwhile.
       if (this.#eventWhileRegistering && !this.#closed) this.chassisPrivate(this.#row);
@@ -224,12 +225,13 @@ export class Registration {
       this.#deps.onError?.('register', err);
       if (!this.#closed && this.#row && this.#row.uuid !== uuid) this.chassisPrivate(this.#row);
       else if (!this.#closed && this.#row?.uuid === uuid) {
-        setTimeout(() => {
+        const retry = this.#clock.setTimeout(() => {
           const row = this.#row;
           if (this.#closed || row?.uuid !== uuid) return;
           if (this.#registeredUuid !== uuid) void this.#register(uuid, nbCfg, cleanup);
           else this.#guard(row);
-        }, 1000).unref?.();
+        }, 1000);
+        (retry as { unref?: () => void }).unref?.();
       }
     }
   }
@@ -244,7 +246,7 @@ export class Registration {
       this.#deps.onWritten?.('heartbeat', this.#written);
     } catch (err) {
       this.#deps.onError?.('heartbeat', err);
-      if (!this.#timer) this.#schedule(1000);
+      if (this.#timer === undefined) this.#schedule(1000);
     }
   }
 }

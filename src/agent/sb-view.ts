@@ -2,8 +2,9 @@
  * The agent's read side of the SB replica: typed lookups through indexes,
  * never a table walk on the event or request path. The monitor conditions
  * (sb-monitor.ts) keep the replica to this chassis' rows, so the one walk
- * here, `scanLocalNetworks`, is over local ports only and runs from the
- * periodic resync and the debounced condition update.
+ * here, `scanLocalNetworks`, is over local ports only and runs at start-up,
+ * from the periodic resync, the coalesced condition update, and a task
+ * queued when our Chassis row changes (never in the change listener).
  */
 import type { NetworkInputs } from './desired.js';
 import {

@@ -121,3 +121,54 @@ export function bridgeEventMatters(event: RowEventLike): boolean {
   const changed = event.old ?? {};
   return 'datapath_type' in changed || 'name' in changed;
 }
+
+/** What one batch of Southbound row events asks of the agent. */
+export interface SbRoute {
+  /** Networks whose desired state may have changed: enqueue them. */
+  readonly networks: Set<string>;
+  /** Our Chassis_Private row changed ('inserted': recreated, a full resync as neutron does). */
+  readonly chassisPrivate: 'none' | 'changed' | 'inserted';
+  /** SB_Global changed: the heartbeat reads nb_cfg. */
+  readonly sbGlobal: boolean;
+}
+
+/**
+ * Routes Southbound row events: the registration rows and the networks
+ * touched. (Our Chassis row and the monitor conditions are the session's,
+ * sb-session.ts.)
+ */
+export function routeSbEvents(events: readonly RowEventLike[], ctx: TriggerContext): SbRoute {
+  let chassisPrivate: SbRoute['chassisPrivate'] = 'none';
+  let sbGlobal = false;
+  for (const ev of events) {
+    if (ev.table === 'Chassis_Private') {
+      if (ev.type === 'insert') chassisPrivate = 'inserted';
+      else if (chassisPrivate === 'none') chassisPrivate = 'changed';
+    } else if (ev.table === 'SB_Global') sbGlobal = true;
+  }
+  return { networks: networksTouched(events, ctx).networks, chassisPrivate, sbGlobal };
+}
+
+/**
+ * Routes Open_vSwitch row events to served networks (`served`: veth root
+ * port name -> network): a Port or Interface row of ours names its network;
+ * a Bridge change that matters (bridgeEventMatters) names every served one.
+ */
+export function routeOvsEvents(
+  events: readonly RowEventLike[],
+  served: ReadonlyMap<string, string>,
+): Set<string> {
+  const networks = new Set<string>();
+  for (const ev of events) {
+    if (ev.table === 'Bridge') {
+      if (bridgeEventMatters(ev)) for (const net of served.values()) networks.add(net);
+      continue;
+    }
+    if (ev.table !== 'Port' && ev.table !== 'Interface') continue;
+    for (const row of [ev.new, ev.old]) {
+      const net = typeof row?.name === 'string' ? served.get(row.name) : undefined;
+      if (net) networks.add(net);
+    }
+  }
+  return networks;
+}

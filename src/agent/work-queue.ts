@@ -18,6 +18,8 @@
  * Nothing runs before `start()` (workers start after the first sync).
  */
 
+import { SYSTEM_CLOCK, type Clock } from '../ovsdb/index.js';
+
 export type HandlerResult = void | { readonly requeueAfterMs: number };
 export type Outcome = 'success' | 'requeue' | 'retry' | 'terminal';
 export type Priority = 'normal' | 'low';
@@ -29,6 +31,8 @@ export interface WorkQueueOptions<K> {
   readonly maxBackoffMs?: number;
   /** Called after every run; `error` set for retry and terminal outcomes. */
   readonly onResult?: (key: K, outcome: Outcome, durationMs: number, error?: unknown) => void;
+  /** Timers of the backoff (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export class WorkQueue<K> {
@@ -45,13 +49,13 @@ export class WorkQueue<K> {
   /** Keys added while running: they go back to the queue when the run ends. */
   readonly #dirty = new Map<K, Priority>();
   readonly #failures = new Map<K, number>();
-  readonly #timers = new Map<K, NodeJS.Timeout>();
+  readonly #timers = new Map<K, unknown>();
   readonly #idleWaiters: (() => void)[] = [];
   #started = false;
   #stopped = false;
 
   constructor(opts: WorkQueueOptions<K>) {
-    this.#opts = { baseBackoffMs: 5, maxBackoffMs: 1_000_000, ...opts };
+    this.#opts = { baseBackoffMs: 5, maxBackoffMs: 1_000_000, clock: SYSTEM_CLOCK, ...opts };
   }
 
   get length(): number {
@@ -65,8 +69,8 @@ export class WorkQueue<K> {
   add(key: K, priority: Priority = 'normal'): void {
     if (this.#stopped) return;
     const timer = this.#timers.get(key);
-    if (timer) {
-      clearTimeout(timer);
+    if (timer !== undefined) {
+      this.#opts.clock.clearTimeout(timer);
       this.#timers.delete(key);
     }
     if (this.#running.has(key)) {
@@ -83,11 +87,11 @@ export class WorkQueue<K> {
   /** Adds the key after a delay, unless it is added sooner. */
   addAfter(key: K, delayMs: number): void {
     if (this.#stopped || this.#timers.has(key)) return;
-    const timer = setTimeout(() => {
+    const timer = this.#opts.clock.setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, delayMs);
-    timer.unref?.();
+    (timer as { unref?: () => void }).unref?.();
     this.#timers.set(key, timer);
   }
 
@@ -105,7 +109,7 @@ export class WorkQueue<K> {
   /** Stops taking work, cancels delayed retries and waits for running keys. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) this.#opts.clock.clearTimeout(t);
     this.#timers.clear();
     this.#order.length = 0;
     this.#low.length = 0;

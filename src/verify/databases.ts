@@ -1,19 +1,20 @@
-// One-shot replicas of the two databases verify reads, made the way the
-// agent makes them: the local OVS db whole (it is small), and the SB with
-// the agent's own monitor conditions (sb-monitor.ts), so that on a
-// cloud-sized SB this chassis loads only its rows. The conditions are
-// widened until they stop changing: the Chassis row names our uuid, local
-// ports name their datapaths, datapaths name the networks, networks bring
-// their metadata ports (each monitor_cond_change reply follows the rows it
-// selects, ovsdb-server(7) §4.1.13).
-import { sameClauses, sbConditions, sbMonitorSpec, type SbInterest } from '../agent/sb-monitor.js';
-import { SbView, sbIndexes } from '../agent/sb-view.js';
-import { OvsdbClient, type ConditionsUpdate, type OvsdbClientOptions } from '../ovsdb/index.js';
+// One-shot replicas of the two databases verify reads: the local OVS db
+// whole (it is small), and the SB through the agent's own session
+// (src/agent sb-session.ts: the same remote and SSL choice, indexes, view
+// and monitor conditions, settled), so that on a cloud-sized SB this
+// chassis loads only its rows.
+import { SbSession, type SbView } from '../agent/index.js';
+import { OvsdbClient, type SslOptions } from '../ovsdb/index.js';
 import { VerifyDatabaseError } from './errors.js';
 import { VERIFY_OVS_MONITOR } from './ovs-observe.js';
 
-/** Starts `client` and resolves at its first synced replica, or closes it and throws. */
-async function startWithin(client: OvsdbClient, remote: string, timeoutMs: number): Promise<void> {
+/** Runs `start` (resolving at `client`'s first synced replica), or closes the client and throws. */
+async function startWithin(
+  client: OvsdbClient,
+  remote: string,
+  timeoutMs: number,
+  start: () => Promise<void> = () => client.start(),
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let last: string | undefined;
   client.on('status', (s) => {
@@ -31,7 +32,7 @@ async function startWithin(client: OvsdbClient, remote: string, timeoutMs: numbe
     }, timeoutMs);
   });
   try {
-    await Promise.race([client.start(), timeout]);
+    await Promise.race([start(), timeout]);
   } catch (err) {
     await client.close().catch(() => undefined);
     if (err instanceof VerifyDatabaseError) throw err;
@@ -41,10 +42,15 @@ async function startWithin(client: OvsdbClient, remote: string, timeoutMs: numbe
   }
 }
 
-export async function openOvs(remote: string, timeoutMs: number): Promise<OvsdbClient> {
+export async function openOvs(
+  remote: string,
+  ssl: SslOptions | undefined,
+  timeoutMs: number,
+): Promise<OvsdbClient> {
   const client = new OvsdbClient({
     remote,
     database: 'Open_vSwitch',
+    ...(ssl ? { ssl } : {}),
     probeIntervalMs: 0,
     connectTimeoutMs: timeoutMs,
   });
@@ -64,63 +70,32 @@ export interface SbSnapshot {
 
 export async function openSb(
   remote: string,
-  ssl: OvsdbClientOptions['ssl'],
+  ssl: SslOptions | undefined,
   systemId: string,
   timeoutMs: number,
 ): Promise<SbSnapshot> {
-  const client = new OvsdbClient({
+  const session = new SbSession({
     remote,
-    database: 'OVN_Southbound',
-    ...(ssl ? { ssl } : {}),
-    probeIntervalMs: 0,
-    connectTimeoutMs: timeoutMs,
+    ssl,
+    systemId,
+    client: { probeIntervalMs: 0, connectTimeoutMs: timeoutMs },
   });
-  // The replica exists from the first 'connected' on: index it before the initial load.
-  let indexed = false;
-  client.on('status', (s) => {
-    if (s.type !== 'connected' || indexed) return;
-    indexed = true;
-    for (const [table, indexes] of Object.entries(sbIndexes)) {
-      for (const [name, fn] of Object.entries(indexes)) client.replica.addIndex(table, name, fn);
-    }
-  });
-  const view = new SbView({
-    table: (name) => client.replica.table(name),
-    byIndex: (table, index, key) => client.replica.byIndex(table, index, key),
-  });
-  const interest = (chassis: string | undefined, additionalChassis: boolean): SbInterest => {
-    const local = view.scanLocalNetworks(chassis);
-    return { systemId, chassis, datapaths: local.datapaths, networks: local.networks, additionalChassis };
-  };
-  client.monitor(
-    sbMonitorSpec({ systemId, chassis: undefined, datapaths: [], networks: [], additionalChassis: false }),
-  );
-  await startWithin(client, remote, timeoutMs);
+  await startWithin(session.client, remote, timeoutMs, () => session.start());
   try {
-    const additional = client.schema.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? false;
-    let have = sbConditions(interest(undefined, additional));
-    // Each round adds one link of chassis -> ports -> datapaths -> metadata ports.
-    for (let round = 0; round < 8; round++) {
-      const want = sbConditions(interest(view.chassisUuid(systemId), additional));
-      if (
-        sameClauses(want.Port_Binding, have.Port_Binding) &&
-        sameClauses(want.Datapath_Binding, have.Datapath_Binding)
-      )
-        break;
-      await client.setConditions(want as ConditionsUpdate);
-      have = want;
-    }
+    await session.settle();
   } catch (err) {
-    await client.close().catch(() => undefined);
+    await session.close().catch(() => undefined);
     throw new VerifyDatabaseError(
       'OVN_Southbound',
       remote,
       `monitor_cond_change failed: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
-  const chassis = view.chassisUuid(systemId);
-  return { client, view, chassis, localNetworks: view.scanLocalNetworks(chassis).networks };
+  return {
+    client: session.client,
+    view: session.view,
+    chassis: session.chassis,
+    localNetworks: session.scanLocalNetworks().networks,
+  };
 }

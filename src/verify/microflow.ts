@@ -9,8 +9,7 @@
 // ovn-trace(8): the microflow needs inport, eth.src (port security) and
 // eth.dst for L2, ip src/dst and ip.ttl for L3.
 import { eui64LinkLocal } from '../common/address.js';
-import { portAddresses } from '../agent/port-addresses.js';
-import type { PortBinding } from '../agent/sb-rows.js';
+import { portAddresses, type PortBinding } from '../agent/index.js';
 
 export const METADATA_IPV4 = '169.254.169.254';
 export const METADATA_IPV6 = 'fe80::a9fe:a9fe';

@@ -16,19 +16,23 @@
 import { execa } from 'execa';
 import { dirname } from 'node:path';
 import {
+  DEVICE_ID,
   agentIdFor,
   decideRole,
   desiredNetwork,
-  optionSource,
+  localChassis,
+  needsChecksumFill,
+  ovsSsl,
+  sbRemote as sbRemoteOf,
+  sbSsl,
   type AgentConfig,
   type DesiredNetwork,
+  type LocalChassis,
+  type PortBinding,
 } from '../agent/index.js';
 import { registrationCheck } from './checks-sb.js';
-import { localChassis, needsChecksumFill, type LocalChassis } from '../agent/ovs-local.js';
-import type { PortBinding } from '../agent/sb-rows.js';
-import { DEVICE_ID } from '../agent/sb-rows.js';
 import { inspectPlumbing, type NamespaceEnv } from '../namespace/index.js';
-import type { OvsdbClient } from '../ovsdb/index.js';
+import type { OvsdbClient, SslOptions } from '../ovsdb/index.js';
 import { openOvs, openSb, type SbSnapshot } from './databases.js';
 import { httpFromNamespace, httpThroughSocket } from './http.js';
 import {
@@ -137,8 +141,6 @@ export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
   }
 }
 
-type SslFiles = { readonly privateKey: string; readonly certificate: string; readonly caCert: string };
-
 type OpenChassis =
   | { readonly kind: 'failed'; readonly checks: Check[]; readonly ovs?: OvsdbClient }
   | {
@@ -148,7 +150,7 @@ type OpenChassis =
       readonly sb: SbSnapshot;
       readonly local: LocalChassis;
       readonly sbRemote: string;
-      readonly ssl: SslFiles | undefined;
+      readonly ssl: SslOptions | undefined;
     };
 
 /** The chassis checks: the OVS db, who we are, the SB and our Chassis row. Never throws. */
@@ -157,7 +159,7 @@ async function openChassis(config: AgentConfig, timeoutMs: number): Promise<Open
   const ovsRemote = config.ovs.ovsdb_connection;
   let ovs: OvsdbClient;
   try {
-    ovs = await openOvs(ovsRemote, timeoutMs);
+    ovs = await openOvs(ovsRemote, ovsSsl(config), timeoutMs);
     checks.push({ name: 'ovs-db', status: 'pass', detail: ovsRemote });
   } catch (err) {
     checks.push({ name: 'ovs-db', status: 'fail', reason: (err as Error).message });
@@ -170,18 +172,9 @@ async function openChassis(config: AgentConfig, timeoutMs: number): Promise<Open
     checks.push({ name: 'chassis', status: 'fail', reason });
     return { kind: 'failed', checks, ovs };
   }
-  // The agent's rule (agent.ts): config wins, else ovn-controller's ovn-remote.
-  const sbRemote =
-    optionSource(config, 'ovn', 'ovn_sb_connection').kind === 'default' && local.ovnRemote
-      ? local.ovnRemote
-      : config.ovn.ovn_sb_connection;
-  const ssl = config.ovn.ovn_sb_private_key
-    ? {
-        privateKey: config.ovn.ovn_sb_private_key,
-        certificate: config.ovn.ovn_sb_certificate,
-        caCert: config.ovn.ovn_sb_ca_cert,
-      }
-    : undefined;
+  // The agent's rule (sb-session.ts): config wins, else ovn-controller's ovn-remote.
+  const sbRemote = sbRemoteOf(config, local);
+  const ssl = sbSsl(config);
   let sb: SbSnapshot;
   try {
     sb = await openSb(sbRemote, ssl, local.systemId, timeoutMs);

@@ -1,4 +1,5 @@
 export { OvsdbClient } from './client.js';
+export { SYSTEM_CLOCK } from './options.js';
 export type {
   OvsdbClientOptions,
   MonitorSpec,

@@ -231,46 +231,55 @@ export function diffRows(plan: TablePlan, prev: Row, next: Row): Row | undefined
   return old;
 }
 
+type NewValue = (codec: ColumnCodec, before: RowValue, value: unknown) => RowValue;
+
+/** update2: the column's difference applied (ovsdb-server(7) §4.1.14). */
+const fromDiff: NewValue = (codec, before, value) => applyDiff(codec, before, codec.decodeDiff(value));
+
+/** RFC 7047: the full new value, or `before` when equal. */
+const fromFull: NewValue = (codec, before, value) => {
+  const after = codec.decode(value);
+  return valuesEqual(before, after) ? before : after;
+};
+
 /** update2 `modify`: apply each column's difference (ovsdb-server(7) §4.1.14). */
 function modify2(plan: TablePlan, prev: Row, wire: WireObject, out: ApplyResult): void {
-  let next: MutableRow | undefined;
-  let old: MutableRow | undefined;
-  for (const name in wire) {
-    const codec = plan.byName.get(name);
-    if (codec === undefined) {
-      out.problems.push(new OvsdbUnknownColumnError(plan.table, name, 'the monitored columns'));
-      continue;
-    }
-    const before = prev[name];
-    const after = applyDiff(codec, before, codec.decodeDiff(wire[name]));
-    if (after === before) continue;
-    next ??= plan.copy(prev);
-    old ??= { _uuid: prev._uuid };
-    next[name] = after;
-    old[name] = before;
-  }
-  if (next === undefined) return;
-  out.events.push({ table: plan.table, type: 'update', uuid: prev._uuid, new: next, old });
-  out.previous.push(prev);
+  modify(plan, prev, wire, out, fromDiff);
 }
 
-/** RFC 7047 `modify`: `new` holds full values; keep the ones that differ. */
+/** RFC 7047 `modify`: `new` holds full values (and `_uuid`); keep the ones that differ. */
 function modify1(plan: TablePlan, prev: Row, wire: WireObject, out: ApplyResult): void {
+  modify(plan, prev, wire, out, fromFull, '_uuid');
+}
+
+/**
+ * Applies a modify: `after` gives each named column's new value, `before`
+ * itself when it does not change. One update event with the changed
+ * columns' old values, or none.
+ */
+function modify(
+  plan: TablePlan,
+  prev: Row,
+  wire: WireObject,
+  out: ApplyResult,
+  after: NewValue,
+  ignored?: string,
+): void {
   let next: MutableRow | undefined;
   let old: MutableRow | undefined;
   for (const name in wire) {
     const codec = plan.byName.get(name);
     if (codec === undefined) {
-      if (name !== '_uuid')
+      if (name !== ignored)
         out.problems.push(new OvsdbUnknownColumnError(plan.table, name, 'the monitored columns'));
       continue;
     }
     const before = prev[name];
-    const after = codec.decode(wire[name]);
-    if (valuesEqual(before, after)) continue;
+    const value = after(codec, before, wire[name]);
+    if (value === before) continue;
     next ??= plan.copy(prev);
     old ??= { _uuid: prev._uuid };
-    next[name] = after;
+    next[name] = value;
     old[name] = before;
   }
   if (next === undefined) return;

@@ -3,6 +3,7 @@ import {
   METADATA_AGENT_ROLE,
   OVN_NEUTRON_AGENT_ROLE,
   decideRole,
+  shadowedByOvnNeutronAgent,
   type AgentRole,
 } from '../../../src/agent/agent-role.js';
 import { Registration, maxHeartbeatDelayMs, registrationOps } from '../../../src/agent/registration.js';
@@ -233,5 +234,15 @@ describe('guard: another writer on our keys', () => {
     });
     await vi.advanceTimersByTimeAsync(0);
     expect(writes).toHaveLength(3);
+  });
+});
+
+describe('shadowedByOvnNeutronAgent', () => {
+  const withAgentId = new Map([['neutron:ovn-neutron-agent-id', 'a-1']]);
+  it('the metadata agent is shadowed by an OVN Neutron agent id on its row; that agent itself is not', () => {
+    expect(shadowedByOvnNeutronAgent(METADATA_AGENT_ROLE, withAgentId)).toBe(true);
+    expect(shadowedByOvnNeutronAgent(METADATA_AGENT_ROLE, new Map())).toBe(false);
+    expect(shadowedByOvnNeutronAgent(METADATA_AGENT_ROLE, undefined)).toBe(false);
+    expect(shadowedByOvnNeutronAgent(OVN_NEUTRON_AGENT_ROLE, withAgentId)).toBe(false);
   });
 });

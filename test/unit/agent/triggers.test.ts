@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { networksTouched, type RowEventLike } from '../../../src/agent/triggers.js';
+import {
+  networksTouched,
+  routeOvsEvents,
+  routeSbEvents,
+  type RowEventLike,
+} from '../../../src/agent/triggers.js';
 import type { SbRow } from '../../../src/agent/sb-rows.js';
 import { CHASSIS, DP, NET, OTHER_CHASSIS } from './fixtures.js';
 
@@ -135,5 +140,72 @@ describe('networksTouched', () => {
       old: { external_ids: new Map([['name', `neutron-${NET}`]]) },
     };
     expect(touched([unrelated as RowEventLike])).toEqual([]);
+  });
+});
+
+describe('routeSbEvents', () => {
+  const ev = (table: string, type: RowEventLike['type'], row: SbRow = { _uuid: 'x' }): RowEventLike => ({
+    table,
+    type,
+    uuid: row._uuid,
+    new: type === 'delete' ? undefined : row,
+    old: type === 'delete' ? row : type === 'update' ? {} : undefined,
+  });
+
+  it('names the registration rows and the networks touched', () => {
+    const r = routeSbEvents(
+      [ev('Chassis_Private', 'update'), ev('SB_Global', 'update'), ev('Port_Binding', 'insert', vmRow())],
+      ctx,
+    );
+    expect(r).toEqual({
+      networks: new Set([NET]),
+      chassisPrivate: 'changed',
+      sbGlobal: true,
+    });
+  });
+
+  it("a recreated Chassis_Private says so; the Chassis row is the session's and routes nowhere", () => {
+    const r = routeSbEvents(
+      [ev('Chassis_Private', 'update'), ev('Chassis_Private', 'insert'), ev('Chassis', 'insert')],
+      ctx,
+    );
+    expect(r).toEqual({
+      networks: new Set(),
+      chassisPrivate: 'inserted',
+      sbGlobal: false,
+    });
+  });
+});
+
+describe('routeOvsEvents', () => {
+  const served = new Map([
+    ['tap76af9baf-90', 'net-1'],
+    ['tapaaaaaaaa-00', 'net-2'],
+  ]);
+  it('a Port or Interface row of ours names its network; others name none', () => {
+    const nets = routeOvsEvents(
+      [
+        { table: 'Interface', type: 'delete', uuid: 'i1', old: { _uuid: 'i1', name: 'tap76af9baf-90' } },
+        { table: 'Port', type: 'insert', uuid: 'p1', new: { _uuid: 'p1', name: 'vm-port' } },
+      ],
+      served,
+    );
+    expect(nets).toEqual(new Set(['net-1']));
+  });
+
+  it('a Bridge change that matters names every served network; a ports-only change none', () => {
+    const bridge = { _uuid: 'b', name: 'br-int' };
+    expect(
+      routeOvsEvents(
+        [{ table: 'Bridge', type: 'update', uuid: 'b', new: bridge, old: { datapath_type: '' } }],
+        served,
+      ),
+    ).toEqual(new Set(['net-1', 'net-2']));
+    expect(
+      routeOvsEvents(
+        [{ table: 'Bridge', type: 'update', uuid: 'b', new: bridge, old: { ports: [] } }],
+        served,
+      ),
+    ).toEqual(new Set());
   });
 });
