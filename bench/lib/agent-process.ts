@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type {} from '../../src/cli/main.js';
 import type { Chassis } from '../../src/sandbox/index.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface AgentProcessOptions {
   readonly novaPort: number;
@@ -71,7 +71,12 @@ export class AgentProcess {
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async spawn(chassis: Chassis, o: Omit<AgentProcessOptions, 'adminPort'>): Promise<AgentProcess> {
+  static async spawn(
+    chassis: Chassis,
+    o: Omit<AgentProcessOptions, 'adminPort'>,
+    /** The CLI to run; default the one compiled with this bench (another copy: a version swap). */
+    main = MAIN,
+  ): Promise<AgentProcess> {
     const adminPort = await freePort();
     const ini = join(chassis.dir, 'bench-agent.ini');
     await writeFile(ini, benchIni(chassis, { ...o, adminPort }), { mode: 0o600 });
@@ -80,7 +85,7 @@ export class AgentProcess {
     const spawnedAt = performance.now();
     const spawnedAtEpoch = Date.now();
     try {
-      const child = spawn(process.execPath, [MAIN, 'agent', '--config-file', ini], {
+      const child = spawn(process.execPath, [main, 'agent', '--config-file', ini], {
         stdio: ['ignore', out, out],
       });
       return new AgentProcess(child, logFile, spawnedAt, spawnedAtEpoch, adminPort);
