@@ -105,7 +105,10 @@ parentPort.on('message', (req) => {
 class WorkerOffloadControl implements OffloadControl {
   #worker: Worker | undefined;
   #nextId = 1;
-  readonly #pending = new Map<number, { resolve(on: boolean): void; reject(e: Error): void; req: OffloadRequest }>();
+  readonly #pending = new Map<
+    number,
+    { resolve(on: boolean): void; reject(e: Error): void; req: OffloadRequest }
+  >();
 
   txChecksum(netnsPath: string, link: string): Promise<boolean> {
     return this.#ask(netnsPath, link, undefined);
