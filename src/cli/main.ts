@@ -4,6 +4,7 @@ import { Agent, cleanupHost, loadConfig, type AgentConfig } from '../agent/index
 import { hasCode } from '../common/coded-error.js';
 import { ListenerHolder } from '../proxy/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
+import { coalescingDestination } from './log-destination.js';
 
 const usage = `usage: ovnmeta <command> [options]
 
@@ -39,12 +40,10 @@ async function config(command: string, argv: string[]): Promise<{ cfg: AgentConf
 
 async function agent(argv: string[]): Promise<void> {
   const { cfg, files } = await config('agent', argv);
-  // Buffered stdout: lines written while a write(2) is in flight go out
-  // together with the next one (one syscall per request otherwise, for the
-  // access log); pino flushes what is left on exit.
+  // stdout, asynchronous; the lines of one event-loop turn in one write(2).
   const logger = pino(
     { level: cfg.DEFAULT.debug ? 'debug' : 'info', base: { service: 'ovnmeta' } },
-    pino.destination({ dest: 1, sync: false }),
+    coalescingDestination(1),
   );
   logger.info({ config_files: files }, 'configuration read');
   const running = await Agent.start({ config: cfg, logger });
