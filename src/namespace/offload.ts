@@ -101,9 +101,17 @@ parentPort.on('message', (req) => {
 });
 `;
 
-/** The production OffloadControl: one lazily started worker thread, unref'd while idle. */
+/** A worker thread is a V8 isolate of its own (~15 MB resident with koffi): it ends when idle this long. */
+const IDLE_MS = 5_000;
+
+/**
+ * The production OffloadControl: one worker thread, started on demand,
+ * unref'd while idle, and ended after IDLE_MS without a request (networks
+ * come in bursts: a start, a resync, a new VM).
+ */
 class WorkerOffloadControl implements OffloadControl {
   #worker: Worker | undefined;
+  #idle: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #pending = new Map<
     number,
@@ -121,6 +129,7 @@ class WorkerOffloadControl implements OffloadControl {
   #ask(netns: string, link: string, set: boolean | undefined): Promise<boolean> {
     const req: OffloadRequest = { id: this.#nextId++, netns, link, ...(set === undefined ? {} : { set }) };
     return new Promise((resolve, reject) => {
+      clearTimeout(this.#idle);
       const worker = this.#start();
       this.#pending.set(req.id, { resolve, reject, req });
       worker.ref(); // a request in flight keeps the process alive, an idle worker does not
@@ -137,12 +146,21 @@ class WorkerOffloadControl implements OffloadControl {
       const waiting = this.#pending.get(reply.id);
       if (waiting === undefined) return;
       this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) worker.unref();
+      if (this.#pending.size === 0) {
+        worker.unref();
+        this.#idle = setTimeout(() => {
+          if (this.#worker !== worker || this.#pending.size > 0) return;
+          this.#worker = undefined; // the next request starts a new one
+          void worker.terminate();
+        }, IDLE_MS).unref();
+      }
       if (reply.ok) waiting.resolve(reply.on);
       else waiting.reject(offloadError(waiting.req, reply.errno, reply.what));
     });
     const gone = (cause: unknown): void => {
-      if (this.#worker === worker) this.#worker = undefined;
+      // An idle worker ended on purpose holds no request; one that died did.
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
       for (const [id, waiting] of this.#pending) {
         this.#pending.delete(id);
         waiting.reject(offloadError(waiting.req, 'EIO', `offload thread ended: ${String(cause)}`));
