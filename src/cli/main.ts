@@ -1,10 +1,10 @@
 // ovnmeta command line: `agent`, `cleanup`, `demo`, `health`, `release`, `verify`.
 import { pino } from 'pino';
-import { Agent, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
+import { Agent, checkProxyOwner, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
 import { hasCode } from '../common/coded-error.js';
 import { ListenerHolder } from '../proxy/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
-import { coalescingDestination } from './log-destination.js';
+import { openLogDestination } from './log-destination.js';
 
 const usage = `usage: ovnmeta <command> [options]
 
@@ -40,10 +40,12 @@ async function config(command: string, argv: string[]): Promise<{ cfg: AgentConf
 
 async function agent(argv: string[]): Promise<void> {
   const { cfg, files } = await config('agent', argv);
-  // stdout, asynchronous; the lines of one event-loop turn in one write(2).
+  checkProxyOwner(cfg);
+  // Where oslo.log would send neutron's agent's lines (log_file, log_dir,
+  // use_stderr, use_journal, use_syslog); standard output by default.
   const logger = pino(
     { level: cfg.DEFAULT.debug ? 'debug' : 'info', base: { service: 'ovnmeta' } },
-    coalescingDestination(1),
+    openLogDestination(cfg),
   );
   logger.info({ config_files: files }, 'configuration read');
   const running = await Agent.start({ config: cfg, logger });
