@@ -190,6 +190,8 @@ interface LoopFigures {
   maxLatencyMs: number;
   p50LatencyMs: number;
   errors: Record<string, number>;
+  /** Failures by the restart that came last before them. */
+  failedAfter: Record<string, number>;
   restarts: Record<string, number>;
   /** Per restart: ms from the stop signal to the third good answer. */
   servedAgainMs: Record<string, number[]>;
@@ -202,6 +204,7 @@ function figures(
   all: readonly VmLoopEvent[],
   restarts: Record<string, number>,
   again: Record<string, number[]>,
+  marks: readonly { kind: Restart; at: number }[],
 ): LoopFigures {
   // What came before the first good answer is the agent's first start-up
   // (neutron's starts its haproxy then), not a restart: not counted.
@@ -222,6 +225,13 @@ function figures(
     lastGood = e.end;
   }
   latencies.sort((a, b) => a - b);
+  // Each failure, by the restart that came last before its request ended.
+  const failedAfter: Record<string, number> = {};
+  for (const e of events) {
+    if (e.ok) continue;
+    const kind = marks.filter((m) => m.at <= e.wall).at(-1)?.kind ?? 'none';
+    failedAfter[kind] = (failedAfter[kind] ?? 0) + 1;
+  }
   return {
     requests: events.length,
     failed: events.filter((e) => !e.ok).length,
@@ -229,6 +239,7 @@ function figures(
     maxLatencyMs: round(latencies.at(-1) ?? 0),
     p50LatencyMs: round(latencies[Math.floor(latencies.length / 2)] ?? 0, 1),
     errors,
+    failedAfter,
     restarts,
     servedAgainMs: Object.fromEntries(Object.entries(again).map(([k, v]) => [k, v.map((x) => round(x))])),
     beforeFirstAnswer: first === -1 ? all.length : first,
@@ -256,9 +267,11 @@ async function runLoop(
   const loop = new VmLoop(vm, port);
   const restarts: Record<string, number> = {};
   const again: Record<string, number[]> = {};
+  const marks: { kind: Restart; at: number }[] = [];
   await servedAgain(loop, performance.now(), `${name}: first answers`, 60_000);
   for (const kind of plan) {
     const since = performance.now();
+    marks.push({ kind, at: Date.now() });
     log(`${name}: ${kind} restart`);
     await restart(kind);
     const ms = await servedAgain(loop, since, `${name}: answers after a ${kind} restart`, 120_000);
@@ -266,7 +279,7 @@ async function runLoop(
     (again[kind] ??= []).push(ms);
   }
   await loop.stop();
-  return figures(loop.events, restarts, again);
+  return figures(loop.events, restarts, again, marks);
 }
 
 async function main(): Promise<void> {

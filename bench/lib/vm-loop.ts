@@ -4,8 +4,8 @@
 // connection (as cloud-init's every fetch is), `gapMs` after the previous
 // one ended; each request may take up to `timeoutMs`. Stops when its stdin
 // ends (after the request in flight). One JSON line per request on stdout:
-//   {"start":ms,"end":ms,"status":200,"ok":true}          (ms since the loop began)
-//   {"start":ms,"end":ms,"ok":false,"error":"ECONNREFUSED"}
+//   {"start":ms,"end":ms,"wall":epochMs,"status":200,"ok":true}  (ms since the loop began)
+//   {"start":ms,"end":ms,"wall":epochMs,"ok":false,"error":"ECONNREFUSED"}
 // ok: a 200 whose body is `expectBody`. Times are performance.now() of this
 // process, relative to its first request.
 import http from 'node:http';
@@ -22,6 +22,8 @@ export interface VmLoopSpec {
 export interface VmLoopEvent {
   readonly start: number;
   readonly end: number;
+  /** Date.now() at the end (to place it among the bench's own events). */
+  readonly wall: number;
   readonly ok: boolean;
   readonly status?: number;
   readonly error?: string;
@@ -59,6 +61,7 @@ async function main(spec: VmLoopSpec): Promise<void> {
     const event: VmLoopEvent = {
       start: Math.round(start * 10) / 10,
       end: Math.round(end * 10) / 10,
+      wall: Date.now(),
       ok,
       ...(r.status === undefined ? {} : { status: r.status }),
       ...(r.error === undefined ? {} : { error: r.error }),
