@@ -176,7 +176,7 @@ function configure_ovnmeta {
 function start_ovnmeta {
     _ovnmeta_find_node || die $LINENO "$_OVNMETA_NO_NODE"
     run_process "$OVNMETA_SERVICE" \
-        "$_OVNMETA_NODE_BIN $OVNMETA_DIR/bin/ovnmeta.js agent --config-file $OVNMETA_CONF" "" root
+        "$_OVNMETA_NODE_BIN $OVNMETA_NODE_FLAGS $OVNMETA_DIR/bin/ovnmeta.js agent --config-file $OVNMETA_CONF" "" root
 }
 
 function stop_ovnmeta {

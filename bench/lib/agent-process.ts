@@ -6,7 +6,8 @@
 // type-only import below puts src/cli/main.ts in the bench's program, so tsc
 // emits it with the bench and the measured code is always the current source
 // (dist/ may be stale). Its JSON log (pino, stdout) goes to a file in the
-// chassis dir; the bench reads it afterwards for the agent's own timings.
+// chassis dir; the bench reads it afterwards for the agent's own timings. It
+// runs with the V8 flags of the launcher (bin/ovnmeta.js), as deployed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -16,7 +17,22 @@ import { fileURLToPath } from 'node:url';
 import type {} from '../../src/cli/main.js';
 import type { Chassis } from '../../src/sandbox/index.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The repository's launcher, whose #! line carries the agent's V8 flags. */
+const LAUNCHER = fileURLToPath(new URL('../../../bin/ovnmeta.js', import.meta.url));
+
+/**
+ * The V8 flags the launcher runs the agent with (`#!/usr/bin/env -S node
+ * FLAGS`), so that a bench measures the agent as deployed. They go first in
+ * NODE_OPTIONS: a bench's own options (e.g. --agent-node-options) come after
+ * them and win.
+ */
+export function launcherNodeFlags(): string[] {
+  const first = readFileSync(LAUNCHER, 'utf8').split('\n')[0]!;
+  const m = /^#!\/usr\/bin\/env -S node( .*)?$/.exec(first);
+  if (m === null) throw new Error(`${LAUNCHER}: unexpected first line ${first}`);
+  return (m[1] ?? '').trim().split(/\s+/).filter(Boolean);
+}
 
 export interface AgentProcessOptions {
   readonly novaPort: number;
@@ -71,7 +87,12 @@ export class AgentProcess {
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async spawn(chassis: Chassis, o: Omit<AgentProcessOptions, 'adminPort'>): Promise<AgentProcess> {
+  static async spawn(
+    chassis: Chassis,
+    o: Omit<AgentProcessOptions, 'adminPort'>,
+    /** The CLI to run; default the one compiled with this bench (another copy: a version swap). */
+    main = MAIN,
+  ): Promise<AgentProcess> {
     const adminPort = await freePort();
     const ini = join(chassis.dir, 'bench-agent.ini');
     await writeFile(ini, benchIni(chassis, { ...o, adminPort }), { mode: 0o600 });
@@ -80,8 +101,10 @@ export class AgentProcess {
     const spawnedAt = performance.now();
     const spawnedAtEpoch = Date.now();
     try {
-      const child = spawn(process.execPath, [MAIN, 'agent', '--config-file', ini], {
+      const nodeOptions = [...launcherNodeFlags(), process.env.NODE_OPTIONS ?? ''].join(' ').trim();
+      const child = spawn(process.execPath, [main, 'agent', '--config-file', ini], {
         stdio: ['ignore', out, out],
+        env: { ...process.env, NODE_OPTIONS: nodeOptions },
       });
       return new AgentProcess(child, logFile, spawnedAt, spawnedAtEpoch, adminPort);
     } finally {

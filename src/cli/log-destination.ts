@@ -13,7 +13,7 @@
 // long-lived child fed the lines on its standard input, every line prefixed
 // with its syslog severity (`<N>`), so no datagram socket code lives here.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { existsSync, openSync, writeSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pino, type DestinationStream, type Level, type StreamEntry } from 'pino';
 import { AgentConfigError, optionSource, type AgentConfig } from '../agent/index.js';
@@ -83,6 +83,43 @@ export function logSinks(cfg: { DEFAULT: LogOptions }): LogSink[] {
   return sinks;
 }
 
+/**
+ * An asynchronous pino destination on `fd` to which the lines logged in one
+ * turn of the event loop are handed together. Under load several requests
+ * finish per turn, each with its access line; one asynchronous write(2) per
+ * line (pino's plain asynchronous destination) cost ~10 µs of agent CPU per
+ * request, a tenth of the relay. Nothing waits longer than the turn it was
+ * logged in (the hand-over is a setImmediate, not a timer); what a write in
+ * flight holds back goes out with the next one, as before; on exit, what is
+ * left is written synchronously after pino's own flush of the stream.
+ */
+export function coalescingDestination(fd: number): DestinationStream {
+  const stream = pino.destination({ dest: fd, sync: false });
+  let pending = '';
+  const handOver = (): void => {
+    const text = pending;
+    pending = '';
+    if (text !== '') stream.write(text);
+  };
+  process.on('exit', () => {
+    // Whichever of this and pino's exit handler runs first, the lines
+    // queued in the stream go before those of the last turn.
+    try {
+      stream.flushSync();
+    } catch {
+      // not ready or already ended: nothing queued there
+    }
+    if (pending !== '') writeSync(fd, pending);
+    pending = '';
+  });
+  return {
+    write(line: string): void {
+      if (pending === '') setImmediate(handOver);
+      pending += line;
+    },
+  };
+}
+
 /** syslog severity of a pino level: debug 7, info 6, warning 4, err 3, crit 2. */
 const SEVERITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
 
@@ -124,14 +161,12 @@ function openSink(cfg: AgentConfig, sink: LogSink): DestinationStream {
   switch (sink.kind) {
     case 'stdout':
     case 'stderr':
-      // Buffered: lines written while a write(2) is in flight go out together
-      // with the next one (one syscall per request otherwise, for the access
-      // log); pino flushes what is left on exit.
-      return pino.destination({ dest: sink.kind === 'stdout' ? 1 : 2, sync: false });
+      // Asynchronous, the lines of one event-loop turn in one write(2).
+      return coalescingDestination(sink.kind === 'stdout' ? 1 : 2);
     case 'file': {
       const option = cfg.DEFAULT.log_file !== '' ? 'log_file' : 'log_dir';
       try {
-        return pino.destination({ dest: openSync(sink.path, 'a', 0o640), sync: false });
+        return coalescingDestination(openSync(sink.path, 'a', 0o640));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? String(error);
         throw configError(cfg, option, `the log file ${sink.path} cannot be opened for append (${code})`);

@@ -1,8 +1,9 @@
 // applyPlumbing: run planned steps in as few spawns as possible. Consecutive
 // steps acting in the same netns become one `ip -batch -` (root netns) or
 // `ip -n NS -batch -` (inside); the plan's order (pre-clean, root, inside,
-// ethtool) makes that at most four spawns and for a fresh network two (three
-// with checksum fill): `netns add` runs inside the root batch, which
+// tx checksum offload) makes that at most three spawns and for a fresh
+// network two, with or without checksum fill (the offload is set in-process,
+// offload.ts, no spawn): `netns add` runs inside the root batch, which
 // iproute2 supports (netns_add saves and restores the caller's netns), and
 // the inside end is created directly in the namespace, so nothing has to be
 // moved later. iproute2 stops a batch at the first failing line (no -force):
@@ -22,26 +23,33 @@ export interface PlannedCommand {
 
 const SAFE_LINE = /^[A-Za-z0-9_.:/ -]+$/;
 
-/** Pure: the commands applyPlumbing would run for `steps`, in order. */
+/** What applyPlumbing does for one run of steps: a spawn, or the in-process offload. */
+type PlannedAction =
+  | { readonly kind: 'spawn'; readonly command: PlannedCommand }
+  | { readonly kind: 'tx-checksum-off'; readonly namespace: string; readonly link: string };
+
+/** Pure: the commands (spawns) applyPlumbing would run for `steps`, in order. */
 export function plumbingCommands(steps: readonly PlumbingStep[]): PlannedCommand[] {
-  const commands: PlannedCommand[] = [];
+  return plumbingActions(steps).flatMap((a) => (a.kind === 'spawn' ? [a.command] : []));
+}
+
+function plumbingActions(steps: readonly PlumbingStep[]): PlannedAction[] {
+  const actions: PlannedAction[] = [];
   let batchNs: string | undefined | null = null; // null: no open batch
   let lines: string[] = [];
   const flush = (): void => {
     if (batchNs === null) return;
     const args = batchNs === undefined ? ['-batch', '-'] : ['-n', batchNs, '-batch', '-'];
-    commands.push({ cmd: 'ip', args, lines });
+    actions.push({ kind: 'spawn', command: { cmd: 'ip', args, lines } });
     batchNs = null;
     lines = [];
   };
   for (const step of steps) {
     if (step.op === 'tx-checksum-off') {
       flush();
-      // No netlink path in iproute2 for offloads; ethtool has no netns option.
-      commands.push({
-        cmd: 'ip',
-        args: ['netns', 'exec', step.namespace, 'ethtool', '-K', step.link, 'tx', 'off'],
-      });
+      assertNamespaceName(step.namespace);
+      assertLinkName(step.namespace, 'link', step.link);
+      actions.push({ kind: 'tx-checksum-off', namespace: step.namespace, link: step.link });
       continue;
     }
     const ns = stepNetns(step);
@@ -55,21 +63,25 @@ export function plumbingCommands(steps: readonly PlumbingStep[]): PlannedCommand
     lines.push(line);
   }
   flush();
-  return commands;
+  return actions;
 }
 
 /**
  * Applies `steps` (from planPlumbing) to the host. Throws NetnsCommandError
- * (retryable) naming the failing command and line; steps before it stay
- * applied, and the next inspect + plan carries on from there.
+ * (retryable) naming the failing command and line, or NetnsOffloadError;
+ * steps before it stay applied, and the next inspect + plan carries on from
+ * there.
  */
 export async function applyPlumbing(
   steps: readonly PlumbingStep[],
   envOverrides?: Partial<NamespaceEnv>,
 ): Promise<PlumbingOutcome> {
   if (steps.length === 0) return 'unchanged';
-  const { runner } = namespaceEnv(envOverrides);
-  for (const command of plumbingCommands(steps)) await runChecked(runner, command);
+  const { runner, offloads, netnsDir } = namespaceEnv(envOverrides);
+  for (const action of plumbingActions(steps)) {
+    if (action.kind === 'spawn') await runChecked(runner, action.command);
+    else await offloads.setTxChecksum(`${netnsDir}/${action.namespace}`, action.link, false);
+  }
   return steps.some((s) => s.op === 'netns-add') ? 'created' : 'updated';
 }
 

@@ -1,10 +1,13 @@
 // The host this layer acts on, with its defaults in one place. Tests pass a
 // counting runner; nothing else usually changes.
 import { existsSync } from 'node:fs';
+import { workerOffloadControl, type OffloadControl } from './offload.js';
 import { execaRunner, type CommandRunner } from './runner.js';
 
 export interface NamespaceEnv {
   readonly runner: CommandRunner;
+  /** tx checksum offload inside a namespace, in-process (offload.ts): no spawn. */
+  readonly offloads: OffloadControl;
   /** Where `ip netns` bind-mounts named namespaces (iproute2 NETNS_RUN_DIR). */
   readonly netnsDir: string;
   /**
@@ -25,6 +28,7 @@ export function namespaceEnv(overrides: Partial<NamespaceEnv> = {}): NamespaceEn
   hostIpv6 ??= existsSync('/proc/sys/net/ipv6');
   return {
     runner: execaRunner,
+    offloads: workerOffloadControl,
     netnsDir: '/run/netns',
     sysClassNet: '/sys/class/net',
     selfNetns: '/proc/self/ns/net',

@@ -9,6 +9,7 @@ export const NETNS_ERROR_CODES = [
   'NETNS_COMMAND_FAILED',
   'NETNS_SPAWN_FAILED',
   'NETNS_INSPECT_FAILED',
+  'NETNS_OFFLOAD_FAILED',
   'NETNS_OVS_BRIDGE_MISSING',
 ] as const;
 
@@ -74,7 +75,7 @@ export class NetnsSpawnError extends NetnsError {
   ) {
     const errno = (cause as { code?: unknown } | undefined)?.code;
     super(`${command}: could not run: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    // A missing iproute2/ethtool or a non-root agent is a deployment fault
+    // A missing iproute2 or a non-root agent is a deployment fault
     // that retrying does not cure; anything else (EAGAIN, ENOMEM) may pass.
     this.retryable = errno !== 'ENOENT' && errno !== 'EACCES' && errno !== 'EPERM';
   }
@@ -92,6 +93,30 @@ export class NetnsInspectError extends NetnsError {
     options?: ErrorOptions,
   ) {
     super(`inspecting ${object}: ${reason}`, options);
+  }
+}
+
+/**
+ * Setting a link's offload inside a namespace (SIOCETHTOOL, offload.ts)
+ * failed. Retryable unless the kernel refused the operation itself (no
+ * permission, a device without it): a link or namespace that vanished
+ * between inspect and apply is seen by the next inspect.
+ */
+export class NetnsOffloadError extends NetnsError {
+  readonly code = 'NETNS_OFFLOAD_FAILED';
+  readonly retryable: boolean;
+
+  constructor(
+    /** The namespace file, e.g. /run/netns/ovnmeta-x. */
+    readonly netns: string,
+    readonly link: string,
+    readonly operation: 'read' | 'set',
+    /** errno name, e.g. ENODEV. */
+    readonly errno: string,
+    what: string,
+  ) {
+    super(`${operation} tx checksum offload of ${link} in ${netns}: ${what}: ${errno}`);
+    this.retryable = errno !== 'EPERM' && errno !== 'EACCES' && errno !== 'EOPNOTSUPP';
   }
 }
 

@@ -5,6 +5,7 @@ export * from './errors.js';
 export { NAMESPACE_PREFIX, namespaceName, vethNames } from './names.js';
 export { execaRunner, type CommandRunner, type CommandResult, type RunOptions } from './runner.js';
 export { namespaceEnv, type NamespaceEnv } from './env.js';
+export { workerOffloadControl, type OffloadControl } from './offload.js';
 export type {
   DesiredPlumbing,
   ActualPlumbing,

@@ -1,10 +1,10 @@
 // inspectPlumbing: read one network's plumbing from the host with as few
 // spawns as possible. The namespace is a stat of /run/netns/<name> (no
 // spawn), the root end of the veth is read from sysfs (no spawn), and all
-// of the namespace side is ONE `ip -n NS -json -d addr show`. Only a netdev
-// datapath adds a second spawn, to read the inside end's tx checksum
-// offload (no sysfs file shows device features). A fresh network thus costs
-// no spawn at all to inspect, a converged one one (two with checksum fill).
+// of the namespace side is ONE `ip -n NS -json -d addr show`. A netdev
+// datapath also reads the inside end's tx checksum offload (no sysfs file
+// shows device features), in-process (offload.ts), no spawn. A fresh network
+// thus costs no spawn at all to inspect, a converged one one.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { parseCidr } from '../common/address.js';
 import { namespaceEnv, type NamespaceEnv } from './env.js';
@@ -194,14 +194,9 @@ function toInsideLink(namespace: string, l: IpLinkJson): InsideLink {
 }
 
 async function readTxChecksumOffload(namespace: string, link: string, env: NamespaceEnv): Promise<boolean> {
-  const args = ['netns', 'exec', namespace, 'ethtool', '-k', link];
-  const result = await env.runner.run('ip', args);
-  const m = /^tx-checksumming: (on|off)/m.exec(result.stdout);
-  if (result.exitCode !== 0 || m === null) {
-    throw new NetnsInspectError(
-      link,
-      `ip ${args.join(' ')} exited ${result.exitCode}: ${result.stderr.trim()}`,
-    );
+  try {
+    return await env.offloads.txChecksum(`${env.netnsDir}/${namespace}`, link);
+  } catch (err) {
+    throw new NetnsInspectError(link, (err as Error).message, { cause: err });
   }
-  return m[1] === 'on';
 }

@@ -1,4 +1,4 @@
-// How this layer runs iproute2 and ethtool. Everything that touches the host
+// How this layer runs iproute2. Everything that touches the host
 // takes a CommandRunner, so tests can count spawns and the agent can wrap it
 // (timing, logging) without this layer knowing.
 import { execa } from 'execa';
@@ -23,7 +23,7 @@ export interface CommandRunner {
   run(cmd: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
 }
 
-/** iproute2 and ethtool messages are parsed and quoted; keep them untranslated. */
+/** iproute2 messages are parsed and quoted; keep them untranslated. */
 const ENV = { LC_ALL: 'C' } as const;
 
 /** The production runner: execa, no shell, stdin only when there is input. */

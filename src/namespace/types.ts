@@ -75,7 +75,8 @@ export interface ActualPlumbing {
 
 /**
  * One change to the host. `namespace` undefined means the root netns. Each
- * step is one iproute2 batch line, except `tx-checksum-off` (ethtool).
+ * step is one iproute2 batch line, except `tx-checksum-off` (an in-process
+ * SIOCETHTOOL, offload.ts).
  */
 export type PlumbingStep =
   | { readonly op: 'netns-delete'; readonly namespace: string }

@@ -7,7 +7,9 @@
 // tens of microseconds; SO_RCVTIMEO bounds it should the holder hang.
 
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 
 import koffi from 'koffi';
 
@@ -260,6 +262,8 @@ export class ListenerHolder {
 
 /** Starts a holder on `path`, detached: it outlives this process. */
 function startHolder(path: string, timeoutMs: number): Promise<void> {
+  // state_path may not exist yet on a fresh host (nothing else made it so far).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const koffiPath = createRequire(import.meta.url).resolve('koffi');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', LISTENER_HOLDER_SOURCE, koffiPath, path], {

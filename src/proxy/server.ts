@@ -70,6 +70,7 @@ const PATH_LOG_LIMIT = 256;
  */
 export class ListenerServer extends net.Server {
   readonly #sockets = new Set<TaggedSocket>();
+  #closing = false;
 
   constructor(
     readonly context: ListenerContext,
@@ -97,11 +98,22 @@ export class ListenerServer extends net.Server {
     });
   }
 
-  /** Cuts this listener's connections that have no response in progress. */
+  /** True once closeIdleConnections ran: answers from now on close their connection. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Cuts this listener's connections that sit idle between two requests. A
+   * connection accepted but whose first request has not been read yet is
+   * not idle: its VM is sending that request (a restart must not reset it),
+   * so it is answered, with `Connection: close`, like those in progress.
+   */
   closeIdleConnections(): void {
+    this.#closing = true;
     for (const socket of this.#sockets) {
       const response = socket._httpMessage;
-      if (response === undefined || response === null || response.finished === true) socket.destroy();
+      if (response === null || response?.finished === true) socket.destroy();
     }
   }
 
@@ -378,6 +390,7 @@ class Exchange implements RelaySink {
   #end(status: number, headers: string[], body: Buffer): void {
     const response = this.response;
     if (response.headersSent || response.destroyed) return;
+    if (this.socket[kOwner]?.closing === true) response.shouldKeepAlive = false;
     response.writeHead(status, headers);
     response.end(body);
     const ms = performance.now() - this.#started;

@@ -3,10 +3,12 @@
 // systemd starts a root service with CapabilityBoundingSet= and
 // NoNewPrivileges=yes by setting the bounding set and exec'ing: root then has
 // exactly those capabilities. `setpriv --bounding-set ... --no-new-privs` does
-// the same here, and runs the agent's privileged operations (the iproute2 and
-// ethtool commands of src/namespace, a listener on port 80 inside the netns as
-// src/proxy's helper makes). All of them must work with the unit's set, and
-// each capability dropped in turn must break one of them.
+// the same here, and runs the agent's privileged operations (the iproute2
+// commands of src/namespace; `ethtool -K … tx off` inside the netns, the
+// SIOCETHTOOL that src/namespace/offload.ts now makes in-process after a
+// setns(2), with the same capabilities; a listener on port 80 inside the
+// netns). All of them must work with the unit's set, and each capability
+// dropped in turn must break one of them.
 //
 // The second part shows why the unit has no ProtectSystem= and friends: in a
 // mount namespace that receives but does not propagate mounts (what those

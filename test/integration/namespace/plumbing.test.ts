@@ -88,17 +88,40 @@ describe('fresh network', () => {
     expect(await ensurePlumbing(d)).toBe('unchanged');
   });
 
-  it('checksum fill: tx offload off on the inside end, in three spawns', async () => {
+  it('checksum fill: tx offload off on the inside end, set and read in-process (no ethtool spawn)', async () => {
     const d = fakeNetwork({ checksumFill: true });
     const runner = new CountingRunner();
     expect(await ensurePlumbing(d, { runner })).toBe('created');
-    expect(runner.calls).toHaveLength(3);
+    expect(runner.calls).toHaveLength(2); // root batch + namespace batch, as without checksum fill
+    expect(runner.calls.flatMap((c) => [c.cmd, ...c.args])).not.toContain('ethtool');
+    // Checked with the real ethtool, not our own read.
     const features = await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-k', d.vethInside]);
     expect(features).toMatch(/^tx-checksumming: off/m);
+    expect(features).toMatch(/^\ttx-checksum-ip-generic: off/m);
+    expect(await inspectPlumbing(d)).toMatchObject({ txChecksumOffload: false });
     runner.reset();
     expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
-    expect(runner.calls).toHaveLength(2); // addr show + ethtool -k
+    expect(runner.calls.map((c) => c.args)).toEqual([['-n', d.namespace, '-json', '-d', 'addr', 'show']]);
+
+    // Turned back on behind our back (as neutron's plumbing has it): the read
+    // sees it and the next ensure turns it off again, still without a spawn.
+    await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-K', d.vethInside, 'tx', 'on']);
+    expect(await inspectPlumbing(d)).toMatchObject({ txChecksumOffload: true });
+    runner.reset();
+    expect(await ensurePlumbing(d, { runner })).toBe('updated');
+    expect(runner.calls).toHaveLength(1); // the read-only addr show
     expect(runner.mutating).toEqual([]);
+    expect(await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-k', d.vethInside])).toMatch(
+      /^tx-checksumming: off/m,
+    );
+  });
+
+  it('checksum fill on a link that is not there fails as NETNS_OFFLOAD_FAILED, retryable', async () => {
+    const d = fakeNetwork({ checksumFill: true });
+    await ensurePlumbing(d);
+    await expect(
+      applyPlumbing([{ op: 'tx-checksum-off', namespace: d.namespace, link: 'nosuchlink0' }]),
+    ).rejects.toMatchObject({ code: 'NETNS_OFFLOAD_FAILED', errno: 'ENODEV', retryable: true });
   });
 
   it('IPv6: link-locals usable at once (nodad, never tentative), global address too', async () => {

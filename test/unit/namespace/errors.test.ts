@@ -13,6 +13,7 @@ const samples: errors.NetnsError[] = [
   ),
   new errors.NetnsSpawnError('ip -batch -', Object.assign(new Error('spawn ip ENOENT'), { code: 'ENOENT' })),
   new errors.NetnsInspectError('ovnmeta-x', 'bad json'),
+  new errors.NetnsOffloadError('/run/netns/ovnmeta-x', 'tapx1', 'set', 'ENODEV', 'SIOCETHTOOL tapx1'),
   new errors.NetnsOvsBridgeMissingError('br-int'),
 ];
 

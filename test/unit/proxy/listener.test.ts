@@ -1,9 +1,9 @@
 // The listener holder, run in this process's own namespace (no root): it
 // binds, keeps, and hands out duplicates of listening sockets.
-import { closeSync } from 'node:fs';
+import { closeSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -52,6 +52,18 @@ describe('openSockets through the listener holder', () => {
     expect(await read(opened!.port)).toBe('hello');
     server.close();
     holder.drop('a|127.0.0.1|0');
+  });
+
+  it('starts on a path whose directory does not exist yet (a fresh state_path)', async () => {
+    const dir = join(tmpdir(), `ovnmeta-holder-fresh-${process.pid}`, 'state');
+    const fresh = join(dir, 'ovnmeta-listeners.sock');
+    try {
+      const other = await ListenerHolder.connect(fresh, 10_000);
+      expect(ListenerHolder.status(fresh)).toMatchObject({ held: 0 });
+      other.exit();
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
   });
 
   it('works from a second evaluation of the client module in the same process (a test runner re-imports it)', async () => {
