@@ -33,6 +33,7 @@ import { SbView, sbIndexes } from './sb-view.js';
 import { bridgeEventMatters, networksTouched, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
 import { proxyOptions } from './proxy-options.js';
+import { explainListenFailure } from './listen-failure.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -225,11 +226,13 @@ export class Agent {
     });
     const listeners: Listeners = {
       ensure: (net) =>
-        this.#proxy.ensureListener({
-          network: net.networkId,
-          namespace: net.namespace,
-          ipv6Device: net.ipv6 ? net.vethInside : undefined,
-        }),
+        this.#proxy
+          .ensureListener({
+            network: net.networkId,
+            namespace: net.namespace,
+            ipv6Device: net.ipv6 ? net.vethInside : undefined,
+          })
+          .catch(async (err: unknown) => Promise.reject(await explainListenFailure(err, net.namespace))),
       remove: (networkId) => this.#proxy.removeListener(networkId),
     };
     this.#reconciler = new Reconciler({

@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { Agent, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
 import { hasCode } from '../common/coded-error.js';
+import { checkPropagation, namespaceEnv } from '../namespace/index.js';
 import { ListenerHolder } from '../proxy/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
 
@@ -47,6 +48,10 @@ async function agent(argv: string[]): Promise<void> {
     pino.destination({ dest: 1, sync: false }),
   );
   logger.info({ config_files: files }, 'configuration read');
+  // Before any namespace is made: in a container, one made on a /run/netns
+  // not shared with the host would be lost (NETNS_NOT_SHARED, exit 2).
+  const netnsDir = namespaceEnv().netnsDir;
+  logger.info({ netns_dir: netnsDir }, checkPropagation(netnsDir));
   const running = await Agent.start({ config: cfg, logger });
   let stopping = false;
   const stop = (signal: string) => {
@@ -107,7 +112,7 @@ if (!run) {
       process.stderr.write(`${err.message} (ovnmeta --help)\n`);
       process.exit(2);
     }
-    if (hasCode(err, 'AGENT_CONFIG')) {
+    if (hasCode(err, 'AGENT_CONFIG') || hasCode(err, 'NETNS_NOT_SHARED')) {
       process.stderr.write(`ovnmeta: ${err.message}\n`);
       process.exit(2);
     }

@@ -14,6 +14,7 @@ const samples: errors.NetnsError[] = [
   new errors.NetnsSpawnError('ip -batch -', Object.assign(new Error('spawn ip ENOENT'), { code: 'ENOENT' })),
   new errors.NetnsInspectError('ovnmeta-x', 'bad json'),
   new errors.NetnsOvsBridgeMissingError('br-int'),
+  new errors.NetnsNotSharedError('/run/netns', 'in a podman container', '/run/netns is a private mount'),
 ];
 
 describe('NETNS_ error catalogue', () => {
