@@ -11,7 +11,7 @@
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -87,6 +87,16 @@ async function logsOf(name: string): Promise<string> {
   return `${r.stdout}\n${r.stderr}`;
 }
 
+/** Waits until the VM is served; on timeout the error carries the container's last log lines. */
+async function waitServed(what: string): Promise<void> {
+  try {
+    await chassis.waitFor(served, 40_000, what);
+  } catch (err) {
+    const tail = (await logsOf(NAME)).split('\n').slice(-30).join('\n');
+    throw new Error(`${(err as Error).message}\ncontainer ${NAME} log:\n${tail}`);
+  }
+}
+
 beforeAll(async () => {
   const t0 = Date.now();
   const build = await execa('bash', [join(ROOT, 'scripts/image.sh')], {
@@ -100,6 +110,7 @@ beforeAll(async () => {
   nova = await startFakeNova({ secret: SECRET });
   adminPort = await freePort();
   ini = join(chassis.dir, 'container.ini');
+  await mkdir(join(chassis.dir, 'state'), { recursive: true }); // state_path, as the image's /var/lib/neutron
   const text = agentIni(chassis, { novaPort: nova.port }).replace(
     /^metrics_bind =$/m,
     `metrics_bind = 127.0.0.1:${adminPort}`,
@@ -128,7 +139,7 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
     const started = await podman(runArgs(NAME, ':shared', true));
     expect(started.exitCode, started.stderr).toBe(0);
 
-    await chassis.waitFor(served, 40_000, 'the VM served by the containerized agent');
+    await waitServed('the VM served by the containerized agent');
 
     // Made inside the container, usable from the host: a real namespace
     // (nsfs), with the inside veth in it.
@@ -145,7 +156,7 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
   test('a restarted container adopts the namespace (same inode) and serves again', async () => {
     const restarted = await podman(['restart', '-t', '10', NAME]);
     expect(restarted.exitCode, restarted.stderr).toBe(0);
-    await chassis.waitFor(served, 40_000, 'the VM served after the container restart');
+    await waitServed('the VM served after the container restart');
     expect((await stat(`/run/netns/ovnmeta-${net.id}`)).ino).toBe(inode);
     // The new agent adopted the plumbing rather than making it again.
     const logs = await logsOf(NAME);
