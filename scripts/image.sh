@@ -25,6 +25,7 @@ cd "$(dirname "$0")/.."
 
 cache=${OVNMETA_IMAGE_CACHE:-/var/cache/ovnmeta-image}
 node_version=${OVNMETA_NODE_VERSION:-20.20.2}
+# shellcheck disable=SC1091
 suite=${OVNMETA_IMAGE_SUITE:-$(. /etc/os-release && echo "$VERSION_CODENAME")}
 mirror=${OVNMETA_IMAGE_MIRROR:-http://deb.debian.org}
 packages=(iproute2 ethtool curl ovn-common openvswitch-common libstdc++6)
@@ -58,6 +59,7 @@ rootfs_key=$(printf '%s\n' r1 "$suite" "${mirrors[@]}" "${packages[@]}" | sha256
 rootfs_tar=$cache/rootfs-$rootfs_key.tar
 if [ ! -s "$rootfs_tar" ]; then
   echo "image.sh: building the root file system ($suite: ${packages[*]})"
+  # shellcheck disable=SC2016 # the hooks' $1 is mmdebstrap's (the root).
   # --variant=essential: Essential:yes packages, the listed ones and their
   # dependencies; no apt, no docs, man pages or locales.
   mmdebstrap --mode=root --variant=essential --format=tar \
@@ -70,6 +72,8 @@ if [ ! -s "$rootfs_tar" ]; then
     --customize-hook='rm -rf "$1/var/cache/debconf/"*-old "$1/var/log/"*' \
     "$suite" "$rootfs_tar.tmp" "${mirrors[@]}"
   mv "$rootfs_tar.tmp" "$rootfs_tar"
+  # Root file systems of other package lists are not needed any more.
+  find "$cache" -maxdepth 1 -name 'rootfs-*.tar' ! -name "rootfs-$rootfs_key.tar" -delete
 fi
 t_rootfs=$(date +%s)
 
@@ -83,7 +87,7 @@ fi
 # and the files `npm pack` takes, hashed without packing (packing takes
 # seconds: the bundled dependencies are compressed).
 [ "${OVNMETA_IMAGE_NO_BUILD:-0}" = 1 ] || npm run --silent build
-app_sum=$(find bin dist etc devstack package.json package-lock.json README.md -type f -print0 |
+app_sum=$(find bin dist etc devstack package.json package-lock.json README.md scripts/image.sh -type f -print0 |
   LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 inputs=$(printf '%s\n' "$rootfs_key" "$node_version" "$node_arch" "$app_sum" | sha256sum | cut -c1-16)
 
@@ -98,6 +102,9 @@ base=localhost/ovnmeta-rootfs:$rootfs_key
 if ! "${podman[@]}" image exists "$base"; then
   "${podman[@]}" import --quiet "$rootfs_tar" "$base" >/dev/null
 fi
+for old in $("${podman[@]}" images --format '{{.Repository}}:{{.Tag}}' localhost/ovnmeta-rootfs); do
+  [ "$old" = "$base" ] || "${podman[@]}" untag "$old" >/dev/null 2>&1 || true
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -109,20 +116,37 @@ ctx=$work/context
 mkdir -p "$ctx/node" "$ctx/app"
 tar -xzf "$node_tgz" -C "$ctx/node" --strip-components=1 package/bin/node
 tar -xzf "$app_tgz" -C "$ctx/app" --strip-components=1
-cat >"$ctx/ovnmeta" <<'EOF'
+mkdir -p "$ctx/bin"
+# The entrypoint. With no arguments and KOLLA_CONFIG_STRATEGY set (kolla-ansible
+# and EDPM start containers so), it does kolla_start's job: copies
+# config.json's files and runs its command (etc/kolla/kolla-start.cjs).
+cat >"$ctx/bin/ovnmeta" <<'EOF'
 #!/bin/sh
+if [ $# -eq 0 ] && [ -n "${KOLLA_CONFIG_STRATEGY:-}" ]; then
+  exec /usr/local/bin/kolla_start
+fi
 exec /usr/local/bin/node /usr/local/lib/ovnmeta/bin/ovnmeta.js "$@"
 EOF
-chmod 755 "$ctx/ovnmeta"
+cat >"$ctx/bin/kolla_start" <<'EOF'
+#!/bin/sh
+cmd=$(/usr/local/bin/node /usr/local/lib/ovnmeta/etc/kolla/kolla-start.cjs) || exit $?
+exec /bin/sh -c "exec $cmd"
+EOF
+# neutron's command name, for the tools whose command line names it (kolla's
+# and EDPM's config.json, openstack-helm's start script): same arguments.
+cat >"$ctx/bin/neutron-ovn-metadata-agent" <<'EOF'
+#!/bin/sh
+exec /usr/local/bin/ovnmeta agent "$@"
+EOF
+chmod 755 "$ctx"/bin/*
 cat >"$ctx/Containerfile" <<EOF
 FROM $base
 COPY node/bin/node /usr/local/bin/node
-COPY ovnmeta /usr/local/bin/ovnmeta
+COPY bin/ /usr/local/bin/
 COPY app /usr/local/lib/ovnmeta
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL org.opencontainers.image.title=ovnmeta org.opencontainers.image.version=$version ovnmeta.inputs=$inputs
 ENTRYPOINT ["/usr/local/bin/ovnmeta"]
-CMD ["--help"]
 EOF
 "${podman[@]}" build --quiet --layers -t "$image:$version" -t "$image:latest" "$ctx" >/dev/null
 t1=$(date +%s)

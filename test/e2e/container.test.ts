@@ -1,6 +1,8 @@
 // The container image (issue 9), run the way kolla-ansible and EDPM run
 // neutron's agent: privileged, host network, /run/netns shared with the host,
-// the OVS and OVN sockets and the config file mounted. Against a sandbox
+// the OVS and OVN sockets and the config files mounted, started with no
+// command and kolla's config.json (its command neutron's, unchanged: the
+// image answers to that name). Against a sandbox
 // chassis: a VM is served; the namespace the container made is a namespace
 // on the host; a restarted container adopts it (same inode); `ovnmeta
 // health` answers 0 inside; without `:shared` the agent refuses to start.
@@ -42,11 +44,16 @@ const containers = new Set<string>();
 const podman = (args: string[], timeout = 60_000) =>
   execa('podman', [...PODMAN, ...args], { reject: false, timeout, stdin: 'ignore' });
 
-/** `podman run` as kolla and EDPM do; `netns` is the /run/netns volume option. */
-function runArgs(name: string, netns: string, detach: boolean): string[] {
+/**
+ * `podman run` as kolla and EDPM do; `netns` is the /run/netns volume
+ * option. `kolla`: no command, KOLLA_CONFIG_STRATEGY and config.json (the
+ * image's kolla_start copies the files and runs its command, neutron's
+ * unchanged); else `agent --config-file` (the quadlet's way).
+ */
+function runArgs(name: string, netns: string, o: { detach: boolean; kolla: boolean }): string[] {
   return [
     'run',
-    ...(detach ? ['-d'] : []),
+    ...(o.detach ? ['-d'] : []),
     '--name',
     name,
     ...LIMITS,
@@ -58,12 +65,37 @@ function runArgs(name: string, netns: string, detach: boolean): string[] {
     // The chassis' OVS, SB sockets, ini and state_path, at the same path.
     '-v',
     `${chassis.dir}:${chassis.dir}`,
-    IMAGE,
-    'agent',
-    '--config-file',
-    ini,
+    ...(o.kolla
+      ? [
+          '-e',
+          'KOLLA_CONFIG_STRATEGY=COPY_ALWAYS',
+          '-v',
+          `${join(chassis.dir, 'kolla')}:/var/lib/kolla/config_files:ro`,
+          IMAGE,
+        ]
+      : [IMAGE, 'agent', '--config-file', ini]),
   ];
 }
+
+/** kolla's config.json for neutron_ovn_metadata_agent, its command as kolla-ansible writes it. */
+const KOLLA_CONFIG = {
+  command:
+    'neutron-ovn-metadata-agent --config-file /etc/neutron/neutron_ovn_metadata_agent.ini --config-file /etc/neutron/neutron.conf',
+  config_files: [
+    {
+      source: '/var/lib/kolla/config_files/neutron.conf',
+      dest: '/etc/neutron/neutron.conf',
+      owner: 'neutron',
+      perm: '0600',
+    },
+    {
+      source: '/var/lib/kolla/config_files/neutron_ovn_metadata_agent.ini',
+      dest: '/etc/neutron/neutron_ovn_metadata_agent.ini',
+      owner: 'neutron',
+      perm: '0600',
+    },
+  ],
+};
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -116,6 +148,11 @@ beforeAll(async () => {
     `metrics_bind = 127.0.0.1:${adminPort}`,
   );
   await writeFile(ini, text, { mode: 0o600 });
+  // kolla's layout: neutron.conf holds it all here, the agent's ini only a comment.
+  await mkdir(join(chassis.dir, 'kolla'));
+  await writeFile(join(chassis.dir, 'kolla', 'neutron.conf'), text, { mode: 0o600 });
+  await writeFile(join(chassis.dir, 'kolla', 'neutron_ovn_metadata_agent.ini'), '# see neutron.conf\n');
+  await writeFile(join(chassis.dir, 'kolla', 'config.json'), JSON.stringify(KOLLA_CONFIG));
 }, 900_000);
 
 afterAll(async () => {
@@ -136,7 +173,7 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
     port = await createVmPort(net);
     vm = await startVm(chassis, port);
     containers.add(NAME);
-    const started = await podman(runArgs(NAME, ':shared', true));
+    const started = await podman(runArgs(NAME, ':shared', { detach: true, kolla: true }));
     expect(started.exitCode, started.stderr).toBe(0);
 
     await waitServed('the VM served by the containerized agent');
@@ -148,7 +185,15 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
     const links = JSON.parse(await run('ip', ['-n', ns, '-j', 'link', 'show'])) as { ifname: string }[];
     expect(links.map((l) => l.ifname)).toContain(`tap${net.id.slice(0, 10)}1`);
 
-    const health = await podman(['exec', NAME, 'ovnmeta', 'health', '--config-file', ini]);
+    // The healthcheck of the kolla recipe (etc/kolla/), on the file kolla_start copied.
+    const health = await podman([
+      'exec',
+      NAME,
+      'ovnmeta',
+      'health',
+      '--config-file',
+      '/etc/neutron/neutron.conf',
+    ]);
     expect({ exit: health.exitCode, out: health.stdout + health.stderr }).toMatchObject({ exit: 0 });
     expect(await logsOf(NAME)).toContain('/run/netns is a shared mount');
   });
@@ -162,14 +207,21 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
     const logs = await logsOf(NAME);
     const starts = logs.split('ovnmeta agent starting').length - 1;
     expect(starts).toBe(2);
-    const health = await podman(['exec', NAME, 'ovnmeta', 'health', '--config-file', ini]);
+    const health = await podman([
+      'exec',
+      NAME,
+      'ovnmeta',
+      'health',
+      '--config-file',
+      '/etc/neutron/neutron.conf',
+    ]);
     expect(health.exitCode, health.stdout + health.stderr).toBe(0);
   });
 
   test('without :shared on /run/netns the agent refuses to start, naming the mount and the fix', async () => {
     const name = `${NAME}-private`;
     containers.add(name);
-    const r = await podman(runArgs(name, '', false), 60_000);
+    const r = await podman(runArgs(name, '', { detach: false, kolla: false }), 60_000);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('/run/netns is a private mount');
     expect(r.stderr).toContain('-v /run/netns:/run/netns:shared');
