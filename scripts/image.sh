@@ -119,7 +119,7 @@ tar -xzf "$app_tgz" -C "$ctx/app" --strip-components=1
 mkdir -p "$ctx/bin"
 # The entrypoint. With no arguments and KOLLA_CONFIG_STRATEGY set (kolla-ansible
 # and EDPM start containers so), it does kolla_start's job: copies
-# config.json's files and runs its command (etc/kolla/kolla-start.cjs).
+# config.json's files and runs its command (etc/kolla/kolla-start.mjs).
 cat >"$ctx/bin/ovnmeta" <<'EOF'
 #!/bin/sh
 if [ $# -eq 0 ] && [ -n "${KOLLA_CONFIG_STRATEGY:-}" ]; then
@@ -129,7 +129,7 @@ exec /usr/local/bin/node /usr/local/lib/ovnmeta/bin/ovnmeta.js "$@"
 EOF
 cat >"$ctx/bin/kolla_start" <<'EOF'
 #!/bin/sh
-cmd=$(/usr/local/bin/node /usr/local/lib/ovnmeta/etc/kolla/kolla-start.cjs) || exit $?
+cmd=$(/usr/local/bin/node /usr/local/lib/ovnmeta/etc/kolla/kolla-start.mjs) || exit $?
 exec /bin/sh -c "exec $cmd"
 EOF
 # neutron's command name, for the tools whose command line names it (kolla's

@@ -5,10 +5,9 @@
 // /var/lib/kolla/config_files/config.json to their places and runs its
 // "command". This does the same, as root (the image has no `neutron` user:
 // "owner" is ignored), and prints the command for the image's entrypoint to
-// exec (docs/deploy.md, kolla-ansible). Plain CommonJS: it ships as is.
-'use strict';
-const fs = require('node:fs');
-const path = require('node:path');
+// exec (docs/deploy.md, kolla-ansible). Plain JavaScript: it ships as is.
+import fs from 'node:fs';
+import path from 'node:path';
 
 const CONFIG = process.env.KOLLA_CONFIG_FILE || '/var/lib/kolla/config_files/config.json';
 
@@ -31,7 +30,10 @@ function expand(source) {
   const dir = path.dirname(source);
   if (!fs.existsSync(dir)) return [];
   const re = new RegExp(`^${base.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return fs.readdirSync(dir).filter((n) => re.test(n)).map((n) => path.join(dir, n));
+  return fs
+    .readdirSync(dir)
+    .filter((n) => re.test(n))
+    .map((n) => path.join(dir, n));
 }
 
 const config = JSON.parse(fs.readFileSync(CONFIG, 'utf8'));
