@@ -124,7 +124,15 @@ export class Agent {
     this.#ovs = new OvsdbClient({
       remote: config.ovs.ovsdb_connection,
       database: 'Open_vSwitch',
+      ssl: config.ovs.ssl_key_file
+        ? {
+            privateKey: config.ovs.ssl_key_file,
+            certificate: config.ovs.ssl_cert_file,
+            caCert: config.ovs.ssl_ca_cert_file,
+          }
+        : undefined,
       probeIntervalMs: 0,
+      transactTimeoutMs: config.ovs.ovsdb_connection_timeout * 1000,
       logger: this.#log.child({ db: 'Open_vSwitch' }),
     });
     this.#watchStatus(this.#ovs, 'Open_vSwitch', (replica) => {
@@ -158,6 +166,7 @@ export class Agent {
         : undefined,
       probeIntervalMs: config.ovn.ovsdb_probe_interval,
       maxBackoffMs: config.ovn.ovsdb_retry_max_interval * 1000,
+      transactTimeoutMs: config.ovn.ovsdb_connection_timeout * 1000,
       logger: this.#log.child({ db: 'OVN_Southbound' }),
     });
     // The replica exists from the first 'connected' on: index it and listen
@@ -328,7 +337,11 @@ export class Agent {
     if (path === '') return;
     try {
       await mkdir(dirname(path), { recursive: true });
-      await this.#proxy.listenUnixSocket(path, this.#config.DEFAULT.metadata_proxy_socket_mode);
+      const d = this.#config.DEFAULT;
+      await this.#proxy.listenUnixSocket(path, d.metadata_proxy_socket_mode, {
+        user: d.metadata_proxy_user,
+        group: d.metadata_proxy_group,
+      });
       this.#log.info({ path }, 'metadata proxy listening on the unix socket');
     } catch (err) {
       this.#log.error(

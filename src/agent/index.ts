@@ -15,4 +15,4 @@ export {
   type RoleDecision,
 } from './agent-role.js';
 export { agentIdFor, chassisUuid, metadataAgentId } from './chassis-id.js';
-export { heartbeatOps, registrationOps } from './registration.js';
+export { heartbeatOps, registrationOps, Registration } from './registration.js';

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { IdentitySource, MetadataProxyOptions } from '../proxy/index.js';
-import type { AgentConfig } from './config/index.js';
+import { optionSource, type AgentConfig } from './config/index.js';
 import type { AgentMetrics } from './metrics.js';
 
 const orUndefined = (s: string) => (s === '' ? undefined : s);
@@ -17,6 +17,7 @@ export function proxyOptions(
 ): MetadataProxyOptions {
   const d = config.DEFAULT;
   const rl = config.metadata_rate_limiting;
+  const haproxy = config.metadata_haproxy;
   return {
     identity,
     logger: logger.child({ component: 'proxy' }),
@@ -29,7 +30,8 @@ export function proxyOptions(
       clientCert: orUndefined(d.nova_client_cert),
       clientKey: orUndefined(d.nova_client_priv_key),
       sharedSecret: d.metadata_proxy_shared_secret,
-      timeoutMs: config.ovnmeta.nova_metadata_timeout * 1000,
+      timeoutMs: novaTimeoutSeconds(config) * 1000,
+      connectTimeoutMs: haproxy.timeout_connect * 1000,
     },
     rateLimit: {
       enabled: rl.rate_limit_enabled,
@@ -39,10 +41,26 @@ export function proxyOptions(
       burstWindowMs: rl.burst_window_duration * 1000,
       burstLimit: rl.burst_query_rate_limit,
     },
-    limits: { backlog: d.metadata_backlog },
+    limits: {
+      backlog: d.metadata_backlog,
+      // haproxy's `timeout http-request` bounds the head and the whole request.
+      headersTimeoutMs: haproxy.timeout_http_request * 1000,
+      requestTimeoutMs: haproxy.timeout_http_request * 1000,
+      keepAliveTimeoutMs: haproxy.timeout_http_keep_alive * 1000,
+    },
     listen: { holderSocket: config.ovnmeta.listener_holder_socket },
     ...(metrics ? { metrics: metricsHooks(metrics) } : {}),
   };
+}
+
+/**
+ * How long nova may stay silent: [ovnmeta] nova_metadata_timeout when an
+ * operator set it, else neutron master's [metadata_haproxy] timeout_server.
+ */
+export function novaTimeoutSeconds(config: AgentConfig): number {
+  return optionSource(config, 'ovnmeta', 'nova_metadata_timeout').kind === 'default'
+    ? config.metadata_haproxy.timeout_server
+    : config.ovnmeta.nova_metadata_timeout;
 }
 
 /** The proxy reports through hooks; the agent owns the Prometheus registry. */

@@ -1,10 +1,11 @@
 // ovnmeta command line: `agent`, `cleanup`, `demo`, `health`, `release`, `verify`.
 import { pino } from 'pino';
-import { Agent, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
+import { Agent, checkProxyOwner, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
 import { hasCode } from '../common/coded-error.js';
 import { checkPropagation, namespaceEnv } from '../namespace/index.js';
 import { ListenerHolder } from '../proxy/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
+import { openLogDestination } from './log-destination.js';
 
 const usage = `usage: ovnmeta <command> [options]
 
@@ -40,12 +41,12 @@ async function config(command: string, argv: string[]): Promise<{ cfg: AgentConf
 
 async function agent(argv: string[]): Promise<void> {
   const { cfg, files } = await config('agent', argv);
-  // Buffered stdout: lines written while a write(2) is in flight go out
-  // together with the next one (one syscall per request otherwise, for the
-  // access log); pino flushes what is left on exit.
+  checkProxyOwner(cfg);
+  // Where oslo.log would send neutron's agent's lines (log_file, log_dir,
+  // use_stderr, use_journal, use_syslog); standard output by default.
   const logger = pino(
     { level: cfg.DEFAULT.debug ? 'debug' : 'info', base: { service: 'ovnmeta' } },
-    pino.destination({ dest: 1, sync: false }),
+    openLogDestination(cfg),
   );
   logger.info({ config_files: files }, 'configuration read');
   // Before any namespace is made: in a container, one made on a /run/netns

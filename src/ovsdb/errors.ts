@@ -381,3 +381,20 @@ export class OvsdbClientStateError extends OvsdbError {
     super(`client for ${database}: ${detail}`);
   }
 }
+
+/**
+ * A transaction got no reply within the client's transactTimeoutMs (neutron's
+ * ovsdb_connection_timeout). The server may still commit it: callers that
+ * retry must write idempotent operations.
+ */
+export class OvsdbTransactTimeoutError extends OvsdbError {
+  static readonly code = 'OVSDB_TRANSACT_TIMEOUT';
+  readonly code = OvsdbTransactTimeoutError.code;
+  readonly retryable = true;
+  constructor(
+    readonly database: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`transaction on ${database} unanswered after ${timeoutMs} ms`);
+  }
+}

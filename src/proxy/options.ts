@@ -22,8 +22,10 @@ export interface NovaOptions {
   readonly clientKey?: string | undefined;
   /** metadata_proxy_shared_secret. Never logged. */
   readonly sharedSecret: string;
-  /** How long nova may take for headers, and between body chunks (neutron: 60 s). */
+  /** How long nova may take for headers, and between body chunks (neutron master: 32 s). */
   readonly timeoutMs: number;
+  /** How long a connection to nova may take to open. */
+  readonly connectTimeoutMs: number;
   /** Keep-alive connections kept open to nova. */
   readonly connections: number;
 }
@@ -119,7 +121,8 @@ export const DEFAULT_NOVA: Omit<NovaOptions, 'sharedSecret'> = {
   port: 8775,
   protocol: 'http',
   insecure: false,
-  timeoutMs: 60_000,
+  timeoutMs: 32_000,
+  connectTimeoutMs: 10_000,
   connections: 64,
 };
 
@@ -177,6 +180,7 @@ export function resolveOptions(options: MetadataProxyOptions): ResolvedOptions {
   checkInteger('listen.port', listen.port, 0, 65_535);
   const positive: [string, number][] = [
     ['nova.timeoutMs', nova.timeoutMs],
+    ['nova.connectTimeoutMs', nova.connectTimeoutMs],
     ['nova.connections', nova.connections],
     ['limits.maxHeaderBytes', limits.maxHeaderBytes],
     ['limits.maxBodyBytes', limits.maxBodyBytes],

@@ -105,9 +105,9 @@ export class NovaRelay {
                   key: await readPem('nova_client_priv_key', nova.clientKey),
                 }
               : {}),
-            timeout: Math.min(10_000, nova.timeoutMs),
+            timeout: nova.connectTimeoutMs,
           }
-        : { timeout: Math.min(10_000, nova.timeoutMs) };
+        : { timeout: nova.connectTimeoutMs };
     const pool = new Pool(novaOrigin(nova), {
       connections: nova.connections,
       headersTimeout: nova.timeoutMs,

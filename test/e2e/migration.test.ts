@@ -220,9 +220,14 @@ function ovnmetaPids(): number[] {
 async function startOvnmeta(): Promise<NonNullable<typeof ovnmeta>> {
   const adminPort = await freePort();
   const ours = join(chassis.dir, 'ovnmeta.ini');
-  // metrics_bind's default 127.0.0.1:9105 may be taken on a shared machine.
-  await writeFile(ours, `[ovnmeta]\nmetrics_bind = 127.0.0.1:${adminPort}\n`);
   const logFile = join(chassis.dir, `ovnmeta-agent-${++ovnmetaRuns}.log`);
+  // neutron.conf's log_file is neutron's agent's log: ours, read last, sends
+  // ovnmeta's lines to a file of this run (oslo.log placement, as neutron).
+  // metrics_bind's default 127.0.0.1:9105 may be taken on a shared machine.
+  await writeFile(
+    ours,
+    `[DEFAULT]\nlog_file = ${logFile}\n\n[ovnmeta]\nmetrics_bind = 127.0.0.1:${adminPort}\n`,
+  );
   const child = execa(
     'node',
     [
@@ -235,7 +240,7 @@ async function startOvnmeta(): Promise<NonNullable<typeof ovnmeta>> {
       '--config-file',
       ours,
     ],
-    { stdout: { file: logFile }, stderr: { file: `${logFile}.err` }, reject: false },
+    { stdout: { file: `${logFile}.out` }, stderr: { file: `${logFile}.err` }, reject: false },
   );
   return { process: child, logFile, adminPort };
 }

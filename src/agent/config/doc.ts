@@ -2,6 +2,7 @@
 // `npx vite-node scripts/gen-config-doc.ts` writes it, and a unit test fails
 // when the file differs from this function's output.
 import { formats } from './formats.js';
+import { NEUTRON_OPTIONS, type NeutronOption } from './neutron-options.js';
 import { optionEntries, type OptionSpec, type SectionName } from './schema.js';
 
 const SECTION_NOTES: Record<SectionName, string> = {
@@ -11,6 +12,8 @@ const SECTION_NOTES: Record<SectionName, string> = {
   ovs: 'The local Open_vSwitch database (chassis identity, integration bridge).',
   ovn: 'The OVN Southbound database.',
   metadata_rate_limiting: 'Per-VM request rate limits; excess requests get 429.',
+  metadata_haproxy:
+    "neutron master's haproxy timeouts (neutron_ovn_metadata_agent.ini, neutron_ovn_agent.ini), applied to the proxy.",
   ovnmeta: "ovnmeta's own options. neutron ignores this section, so the same file serves both.",
 };
 
@@ -93,6 +96,38 @@ export function renderConfigDoc(): string {
     }
     out.push(row(option, spec));
   }
-  out.push('');
+  out.push('', ...neutronOptionsTable());
   return out.join('\n');
+}
+
+const MODULE: Record<NeutronOption['module'], string> = {
+  both: 'both agents',
+  metadata: 'metadata agent',
+  'ovn-agent': 'OVN Neutron agent',
+  'oslo.log': 'oslo.log',
+  common: 'neutron common',
+};
+
+/** Every option of neutron master's two agents' config modules, and its fate here. */
+function neutronOptionsTable(): string[] {
+  return [
+    "## neutron's options, one by one",
+    '',
+    "Every option of neutron master's metadata agent and OVN Neutron agent config",
+    'modules (`neutron/conf/agent/metadata/config.py`, `neutron/conf/agent/ovn/metadata/config.py`,',
+    '`neutron/conf/agent/ovn/ovn_neutron_agent/config.py` with the `ovn_conf`, `ovsdb_api`,',
+    '`agent_extensions_manager` and `evpn` lists it registers), and the oslo.log options,',
+    'with what ovnmeta does with each (src/agent/config/neutron-options.ts).',
+    '',
+    "| section | option | registered by | neutron's default | ovnmeta |",
+    '|---|---|---|---|---|',
+    ...NEUTRON_OPTIONS.map((o) => {
+      const fate =
+        o.ignored !== undefined
+          ? `ignored: ${o.ignored}`
+          : `honoured${o.note !== undefined ? `: ${o.note}` : ''}`;
+      return `| ${o.section} | \`${o.option}\` | ${MODULE[o.module]} | ${cell(o.neutronDefault)} | ${cell(fate)} |`;
+    }),
+    '',
+  ];
 }

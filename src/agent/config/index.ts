@@ -23,6 +23,7 @@ export {
 } from './schema.js';
 export type { HostPort } from './formats.js';
 export { renderConfigDoc } from './doc.js';
+export { checkProxyOwner, knownId, type IdDatabases } from './proxy-owner.js';
 export {
   AGENT_CONFIG_ERROR_CODES,
   AgentConfigDirNotFoundError,

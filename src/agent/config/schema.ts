@@ -108,7 +108,17 @@ const declared = {
       doc: 'Path of the UNIX socket on which the metadata proxy also listens (neutron haproxy compatibility).',
     }),
     metadata_proxy_socket_mode: choice(['deduce', 'user', 'group', 'all'], 'deduce', {
-      doc: 'Mode of metadata_proxy_socket: user 0644, group 0664, all 0666; deduce picks from the agent user.',
+      doc:
+        'Mode of metadata_proxy_socket: user 0644, group 0664, all 0666; deduce: user when metadata_proxy_user ' +
+        "is unset, root or the agent's user, else group when metadata_proxy_group is unset or the agent's group, else all.",
+    }),
+    metadata_proxy_user: str('', {
+      doc:
+        "User (name or uid) of the process that connects to metadata_proxy_socket (neutron: haproxy's user); " +
+        'must exist on the host. Only deduces the socket mode: ovnmeta serves in its own process.',
+    }),
+    metadata_proxy_group: str('', {
+      doc: 'Group (name or gid) of that process; must exist on the host. Only deduces the socket mode.',
     }),
     metadata_workers: optionalInt(null, {
       doc: "Worker processes of neutron's metadata server. Accepted for compatibility; ovnmeta serves in one process.",
@@ -123,6 +133,20 @@ const declared = {
       min: 1,
     }),
     debug: bool(false, { doc: 'Log at debug level instead of info.' }),
+    log_file: str('', {
+      doc: 'oslo.log: append the JSON log lines to this file instead of standard output (relative: under log_dir).',
+    }),
+    log_dir: str('', {
+      doc: 'oslo.log: the directory of log_file; alone, the log goes to <log_dir>/ovnmeta.log.',
+    }),
+    use_stderr: bool(false, { doc: 'oslo.log: log to standard error (then not to standard output).' }),
+    use_journal: bool(false, {
+      doc: 'oslo.log: log to the systemd journal (through systemd-cat; then not to standard output).',
+    }),
+    use_syslog: bool(false, { doc: 'oslo.log: also log to syslog (/dev/log, through logger).' }),
+    syslog_log_facility: str('LOG_USER', {
+      doc: 'oslo.log: syslog facility of use_syslog: LOG_USER, LOG_LOCAL0 … LOG_LOCAL7, LOG_DAEMON …',
+    }),
   },
   agent: {
     extensions: strList([], {
@@ -137,7 +161,16 @@ const declared = {
     ovsdb_connection: str('unix:/usr/local/var/run/openvswitch/db.sock', {
       doc: "Local Open_vSwitch database. Debian's OVS listens on unix:/var/run/openvswitch/db.sock.",
     }),
-    ovsdb_connection_timeout: int(180, { doc: 'Seconds to wait for the Open_vSwitch database.', min: 1 }),
+    ovsdb_connection_timeout: int(180, {
+      doc: 'Seconds a transaction on the local Open_vSwitch database (the OVS port of a network) may wait for its reply.',
+      min: 1,
+    }),
+    ssl_key_file: str('', {
+      doc: "Private key (PEM file) for an ssl: ovsdb_connection (neutron-ovn-agent's ovsdb_api option).",
+      sensitive: true,
+    }),
+    ssl_cert_file: str('', { doc: 'Certificate (PEM file) of ssl_key_file.' }),
+    ssl_ca_cert_file: str('', { doc: 'CA certificate (PEM file) that verifies the ssl: ovsdb_connection.' }),
   },
   ovn: {
     ovn_sb_connection: str('tcp:127.0.0.1:6642', {
@@ -149,6 +182,10 @@ const declared = {
     }),
     ovn_sb_certificate: str('', { doc: 'Certificate (PEM file) of ovn_sb_private_key.' }),
     ovn_sb_ca_cert: str('', { doc: 'CA certificate (PEM file) that verifies the Southbound servers.' }),
+    ovsdb_connection_timeout: int(180, {
+      doc: 'Seconds a Southbound transaction (the Chassis_Private registration and heartbeat) may wait for its reply.',
+      min: 1,
+    }),
     ovsdb_probe_interval: int(60000, {
       doc: 'Inactivity probe of the Southbound connection in milliseconds; 0 disables it.',
       min: 0,
@@ -170,6 +207,29 @@ const declared = {
     burst_window_duration: int(10, { doc: 'Seconds of the burst window.', min: 1 }),
     burst_query_rate_limit: int(10, { doc: 'Requests accepted per burst window.', min: 1 }),
   },
+  metadata_haproxy: {
+    timeout_connect: int(30, {
+      doc: 'Seconds to connect to nova metadata (neutron: haproxy to its backend).',
+      min: 1,
+    }),
+    timeout_client: int(32, {
+      doc:
+        "Seconds of a VM's inactivity. Accepted; bounded already by timeout_http_request (a request arrives whole " +
+        'in that time) and timeout_http_keep_alive (an idle connection closes after it).',
+      min: 1,
+    }),
+    timeout_server: int(32, {
+      doc:
+        'Seconds nova may stay silent: for its response head, then between body chunks (504 after). [ovnmeta] ' +
+        'nova_metadata_timeout, when set, takes precedence.',
+      min: 1,
+    }),
+    timeout_http_request: int(30, {
+      doc: "Seconds for a VM's whole request to arrive (408 after; slowloris guard).",
+      min: 1,
+    }),
+    timeout_http_keep_alive: int(30, { doc: 'Seconds an idle kept-alive VM connection stays open.', min: 1 }),
+  },
   ovnmeta: {
     metrics_bind: hostPort(
       { host: '127.0.0.1', port: 9105 },
@@ -180,7 +240,9 @@ const declared = {
       doc: 'Seconds between full reconciliations of every network; 0 disables.',
       min: 0,
     }),
-    nova_metadata_timeout: seconds(60, { doc: 'Seconds to wait for nova metadata to answer.' }),
+    nova_metadata_timeout: seconds(32, {
+      doc: 'Seconds nova may stay silent; when not set, [metadata_haproxy] timeout_server gives it (neutron master).',
+    }),
     listener_holder_socket: str('$state_path/ovnmeta-listeners.sock', {
       doc:
         'Control socket of the listener holder, the small process that owns the listening sockets ' +

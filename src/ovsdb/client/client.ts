@@ -19,6 +19,7 @@ import {
   OvsdbError,
   OvsdbMalformedMessageError,
   OvsdbRpcError,
+  OvsdbTransactTimeoutError,
 } from '../errors.js';
 import { Replica } from '../replica/index.js';
 import { parseRemotes, type Remote } from '../transport.js';
@@ -190,8 +191,27 @@ export class OvsdbClient extends EventEmitter<ClientEvents> {
     if (this.#closed) throw new OvsdbClientClosedError(this.database);
     const conn = this.#conn;
     if (!conn || !conn.isOpen) throw new OvsdbDisconnectedError(this.#status?.remote ?? this.#o.remote);
-    const reply = await conn.call('transact', [this.database, ...operations]);
+    const reply = await this.#withinTransactTimeout(conn.call('transact', [this.database, ...operations]));
     return pairTransactResult(operations, reply);
+  }
+
+  /** The reply, or OVSDB_TRANSACT_TIMEOUT after transactTimeoutMs (0: no limit). */
+  #withinTransactTimeout<T>(reply: Promise<T>): Promise<T> {
+    const { transactTimeoutMs: ms, clock } = this.#o;
+    if (ms <= 0) return reply;
+    return new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(new OvsdbTransactTimeoutError(this.database, ms)), ms);
+      reply.then(
+        (value) => {
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clock.clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
   }
 
   /** Stops the loop and closes the connection; pending calls fail. */

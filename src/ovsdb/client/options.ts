@@ -48,6 +48,8 @@ export interface OvsdbClientOptions {
   readonly connectTimeoutMs?: number;
   /** Largest accepted message (bytes). */
   readonly maxFrameBytes?: number;
+  /** A transaction unanswered this long fails with OVSDB_TRANSACT_TIMEOUT; 0 waits for ever. */
+  readonly transactTimeoutMs?: number;
   readonly logger?: Logger;
   /** Tests: an in-memory transport. */
   readonly transport?: TransportFactory;
@@ -66,6 +68,7 @@ export const DEFAULTS = {
   leaderOnly: false,
   connectTimeoutMs: 10_000,
   maxFrameBytes: 512 * 1024 * 1024,
+  transactTimeoutMs: 0,
 } as const;
 
 const noop = (): void => {};
@@ -87,6 +90,7 @@ export function resolveOptions(o: OvsdbClientOptions): ResolvedOptions {
     leaderOnly: o.leaderOnly ?? DEFAULTS.leaderOnly,
     connectTimeoutMs: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
     maxFrameBytes: o.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    transactTimeoutMs: o.transactTimeoutMs ?? DEFAULTS.transactTimeoutMs,
     logger: o.logger ?? SILENT_LOGGER,
     transport: o.transport ?? connectTransport,
     clock: o.clock ?? SYSTEM_CLOCK,

@@ -116,6 +116,31 @@ describe('where the configuration comes from', () => {
     expect(r.stderr).not.toContain('metadata_backlog');
   });
 
+  test('no arguments: /etc/neutron/neutron.conf and /etc/neutron/neutron.conf.d/*.conf are found (EDPM)', async () => {
+    // A private mount namespace with a tmpfs on /etc/neutron: the host's own
+    // /etc/neutron is neither read nor touched. HOME has no .neutron.
+    const home = join(dir, 'empty-home');
+    await mkdir(home, { recursive: true });
+    const script = [
+      'set -e',
+      'mount -t tmpfs tmpfs /etc/neutron',
+      'mkdir /etc/neutron/neutron.conf.d',
+      "printf '[DEFAULT]\\nnova_metadata_port = from-etc\\n' > /etc/neutron/neutron.conf",
+      "printf '[DEFAULT]\\nagent_down_time = from-etc-dir\\n' > /etc/neutron/neutron.conf.d/10-x.conf",
+      "printf '[DEFAULT]\\nmetadata_backlog = not-a-conf\\n' > /etc/neutron/neutron.conf.d/20-x.ini",
+      `exec node ${MAIN} agent`,
+    ].join('\n');
+    const r = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+      reject: false,
+      timeout: 20_000,
+      env: { HOME: home },
+    });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('nova_metadata_port = "from-etc" in /etc/neutron/neutron.conf');
+    expect(r.stderr).toContain('agent_down_time = "from-etc-dir" in /etc/neutron/neutron.conf.d/10-x.conf');
+    expect(r.stderr).not.toContain('metadata_backlog');
+  });
+
   test('no arguments: ~/.neutron/neutron.conf and ~/.neutron/neutron.conf.d/*.conf are found, as oslo finds them', async () => {
     const home = join(dir, 'home');
     await mkdir(join(home, '.neutron', 'neutron.conf.d'), { recursive: true });

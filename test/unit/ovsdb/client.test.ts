@@ -220,6 +220,28 @@ describe('OvsdbClient reconnect, resume and resync', () => {
     expect(server.last.calls('transact')).toHaveLength(0);
   });
 
+  it('fails a transaction unanswered after transactTimeoutMs with OVSDB_TRANSACT_TIMEOUT, not before', async () => {
+    const { server, client, clock } = setup({ transactTimeoutMs: 5_000 });
+    await client.start();
+    server.handlers.set('transact', () => NO_REPLY);
+    let outcome: unknown;
+    const pending = client
+      .transact([{ op: 'insert', table: 'T', row: { name: 'q' } }])
+      .catch((e: unknown) => {
+        outcome = e;
+      });
+    await clock.advance(4_999);
+    expect(outcome).toBeUndefined();
+    await clock.advance(1);
+    await pending;
+    expect(outcome).toMatchObject({ code: 'OVSDB_TRANSACT_TIMEOUT', retryable: true, timeoutMs: 5_000 });
+    // The connection stays: the next transaction is answered.
+    server.handlers.delete('transact');
+    await expect(client.transact([{ op: 'insert', table: 'T', row: { name: 'r' } }])).resolves.toHaveLength(
+      1,
+    );
+  });
+
   it('returns transact results and throws OVSDB_TXN_FAILED on an operation error', async () => {
     const { server, client } = setup();
     await client.start();

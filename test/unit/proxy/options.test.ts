@@ -10,7 +10,7 @@ describe('resolveOptions', () => {
   it("fills neutron's defaults", () => {
     const r = resolveOptions(base);
     expect(r.nova).toEqual({ ...DEFAULT_NOVA, sharedSecret: 's' });
-    expect(r.nova).toMatchObject({ host: '127.0.0.1', port: 8775, protocol: 'http', timeoutMs: 60_000 });
+    expect(r.nova).toMatchObject({ host: '127.0.0.1', port: 8775, protocol: 'http', timeoutMs: 32_000 });
     expect(r.rateLimit).toEqual(DEFAULT_RATE_LIMIT);
     expect(r.rateLimit).toMatchObject({
       enabled: false,

@@ -58,21 +58,33 @@ describe('defaults', () => {
       metadata_proxy_shared_secret: '',
       metadata_proxy_socket: '/var/lib/neutron/metadata_proxy',
       metadata_proxy_socket_mode: 'deduce',
+      metadata_proxy_user: '',
+      metadata_proxy_group: '',
       metadata_workers: null,
       metadata_backlog: 4096,
       state_path: '/var/lib/neutron',
       agent_down_time: 75,
       debug: false,
+      log_file: '',
+      log_dir: '',
+      use_stderr: false,
+      use_journal: false,
+      use_syslog: false,
+      syslog_log_facility: 'LOG_USER',
     });
     expect(c.ovs).toEqual({
       ovsdb_connection: 'unix:/usr/local/var/run/openvswitch/db.sock',
       ovsdb_connection_timeout: 180,
+      ssl_key_file: '',
+      ssl_cert_file: '',
+      ssl_ca_cert_file: '',
     });
     expect(c.ovn).toEqual({
       ovn_sb_connection: 'tcp:127.0.0.1:6642',
       ovn_sb_private_key: '',
       ovn_sb_certificate: '',
       ovn_sb_ca_cert: '',
+      ovsdb_connection_timeout: 180,
       ovsdb_probe_interval: 60000,
       ovsdb_retry_max_interval: 180,
     });
@@ -84,11 +96,18 @@ describe('defaults', () => {
       burst_window_duration: 10,
       burst_query_rate_limit: 10,
     });
+    expect(c.metadata_haproxy).toEqual({
+      timeout_connect: 30,
+      timeout_client: 32,
+      timeout_server: 32,
+      timeout_http_request: 30,
+      timeout_http_keep_alive: 30,
+    });
     expect(c.ovnmeta).toEqual({
       metrics_bind: { host: '127.0.0.1', port: 9105 },
       reconcile_workers: 8,
       resync_interval: 300,
-      nova_metadata_timeout: 60,
+      nova_metadata_timeout: 32,
       listener_holder_socket: '/var/lib/neutron/ovnmeta-listeners.sock',
     });
     expect(optionSource(c, 'ovn', 'ovn_sb_connection')).toEqual({ kind: 'default' });
@@ -119,7 +138,15 @@ describe('real neutron files', () => {
     expect(c.ovn.ovn_sb_connection).toBe('tcp:10.0.0.10:6642');
     expect(c.metadata_rate_limiting.rate_limit_enabled).toBe(true);
     expect(c.metadata_rate_limiting.ip_versions).toEqual([4, 6]);
-    expect(Object.keys(c)).toEqual(['DEFAULT', 'agent', 'ovs', 'ovn', 'metadata_rate_limiting', 'ovnmeta']);
+    expect(Object.keys(c)).toEqual([
+      'DEFAULT',
+      'agent',
+      'ovs',
+      'ovn',
+      'metadata_rate_limiting',
+      'metadata_haproxy',
+      'ovnmeta',
+    ]);
     expect(Object.keys(c.ovn)).not.toContain('ovn_metadata_enabled');
     expect(optionSource(c, 'ovn', 'ovn_sb_connection')).toEqual({
       kind: 'file',

@@ -1,0 +1,178 @@
+// Where the agent's JSON log lines go, as oslo.log's `_setup_logging_from_conf`
+// decides it (oslo_log/log.py), so neutron's files place ovnmeta's log where
+// they placed neutron's agent's:
+//  - [DEFAULT] log_file / log_dir: a file (`_get_log_file_path`: log_file
+//    alone is the path; with log_dir it is joined to it; log_dir alone means
+//    <log_dir>/<binary>.log);
+//  - use_stderr: standard error;
+//  - use_journal: the systemd journal;
+//  - standard output when none of those three is set;
+//  - use_syslog, in addition: syslog (/dev/log) at syslog_log_facility.
+// Every one receives the same JSON lines. The journal and syslog are reached
+// through util-linux's `logger` and systemd's `systemd-cat`, each one
+// long-lived child fed the lines on its standard input, every line prefixed
+// with its syslog severity (`<N>`), so no datagram socket code lives here.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { pino, type DestinationStream, type Level, type StreamEntry } from 'pino';
+import { AgentConfigError, optionSource, type AgentConfig } from '../agent/index.js';
+
+const BINARY = 'ovnmeta';
+/** Where journald and a syslog daemon listen (sd-journal, syslog(3)). */
+export const JOURNAL_STREAM_SOCKET = '/run/systemd/journal/stdout';
+export const SYSLOG_SOCKET = '/dev/log';
+
+/** syslog(3) facilities by the names oslo's `_find_facility` accepts. */
+const FACILITIES: Record<string, number> = {
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
+};
+
+export type LogSink =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'stdout' | 'stderr' | 'journal' }
+  | { readonly kind: 'syslog'; readonly facility: string };
+
+type LogOptions = Pick<
+  AgentConfig['DEFAULT'],
+  'log_file' | 'log_dir' | 'use_stderr' | 'use_journal' | 'use_syslog' | 'syslog_log_facility'
+>;
+
+/** The log file's path, or undefined for none. Pure. */
+export function logFilePath(cfg: { DEFAULT: Pick<LogOptions, 'log_file' | 'log_dir'> }): string | undefined {
+  const { log_file: file, log_dir: dir } = cfg.DEFAULT;
+  if (file !== '') return dir !== '' && !isAbsolute(file) ? join(dir, file) : file;
+  return dir !== '' ? join(dir, `${BINARY}.log`) : undefined;
+}
+
+/** oslo's `_find_facility`: `LOG_LOCAL0`, `local0` (any case); undefined when unknown. Pure. */
+export function syslogFacility(name: string): string | undefined {
+  const bare = name.toLowerCase().replace(/^log_/, '');
+  return bare in FACILITIES ? bare : undefined;
+}
+
+/** Every destination of the log lines, in oslo.log's order. Pure. */
+export function logSinks(cfg: { DEFAULT: LogOptions }): LogSink[] {
+  const d = cfg.DEFAULT;
+  const sinks: LogSink[] = [];
+  const path = logFilePath(cfg);
+  if (path !== undefined) sinks.push({ kind: 'file', path });
+  if (d.use_stderr) sinks.push({ kind: 'stderr' });
+  if (d.use_journal) sinks.push({ kind: 'journal' });
+  if (sinks.length === 0) sinks.push({ kind: 'stdout' });
+  if (d.use_syslog) sinks.push({ kind: 'syslog', facility: syslogFacility(d.syslog_log_facility) ?? '?' });
+  return sinks;
+}
+
+/** syslog severity of a pino level: debug 7, info 6, warning 4, err 3, crit 2. */
+const SEVERITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
+
+/**
+ * A pino destination that writes each line, prefixed with its severity, to
+ * a child's standard input. The child ends when the agent does (EOF).
+ */
+function prefixedPipe(command: string, args: string[]): DestinationStream {
+  const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'inherit'] });
+  child.unref();
+  const stdin = child.stdin;
+  (stdin as unknown as { unref?: () => void }).unref?.();
+  stdin.on('error', () => {}); // the child gone: its lines are lost, the agent goes on
+  const stream = {
+    lastLevel: 30,
+    [Symbol.for('pino.metadata')]: true,
+    write(line: string) {
+      stdin.write(`<${SEVERITY[stream.lastLevel] ?? 6}>${line}`);
+    },
+  };
+  return stream;
+}
+
+type LogOption = 'log_file' | 'log_dir' | 'use_journal' | 'use_syslog' | 'syslog_log_facility';
+
+function configError(cfg: AgentConfig, option: LogOption, expected: string): AgentConfigError {
+  const raw = String(cfg.DEFAULT[option]);
+  return new AgentConfigError([
+    { section: 'DEFAULT', option, source: optionSource(cfg, 'DEFAULT', option), expected, raw },
+  ]);
+}
+
+/**
+ * Opens every sink now, so that one the agent cannot use is a configuration
+ * error naming its option and file (exit 2): a log file it cannot append to,
+ * no journal or syslog socket, an unknown facility.
+ */
+function openSink(cfg: AgentConfig, sink: LogSink): DestinationStream {
+  switch (sink.kind) {
+    case 'stdout':
+    case 'stderr':
+      // Buffered: lines written while a write(2) is in flight go out together
+      // with the next one (one syscall per request otherwise, for the access
+      // log); pino flushes what is left on exit.
+      return pino.destination({ dest: sink.kind === 'stdout' ? 1 : 2, sync: false });
+    case 'file': {
+      const option = cfg.DEFAULT.log_file !== '' ? 'log_file' : 'log_dir';
+      try {
+        return pino.destination({ dest: openSync(sink.path, 'a', 0o640), sync: false });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? String(error);
+        throw configError(cfg, option, `the log file ${sink.path} cannot be opened for append (${code})`);
+      }
+    }
+    case 'journal':
+      if (!existsSync(JOURNAL_STREAM_SOCKET)) {
+        throw configError(cfg, 'use_journal', `a running systemd-journald (no ${JOURNAL_STREAM_SOCKET})`);
+      }
+      return prefixedPipe('systemd-cat', ['--identifier', BINARY, '--level-prefix=true']);
+    case 'syslog':
+      if (sink.facility === '?') {
+        throw configError(
+          cfg,
+          'syslog_log_facility',
+          `a syslog facility (${Object.keys(FACILITIES).join(', ')})`,
+        );
+      }
+      if (!existsSync(SYSLOG_SOCKET)) {
+        throw configError(cfg, 'use_syslog', `a syslog daemon listening on ${SYSLOG_SOCKET}`);
+      }
+      return prefixedPipe('logger', [
+        '--socket',
+        SYSLOG_SOCKET,
+        '--socket-errors=off',
+        '--tag',
+        BINARY,
+        `--id=${process.pid}`,
+        '--priority',
+        `${sink.facility}.info`,
+        '--prio-prefix',
+        '--size',
+        '65536',
+      ]);
+  }
+}
+
+/** pino's destination for the agent: one stream, or every sink at once. */
+export function openLogDestination(cfg: AgentConfig): DestinationStream {
+  const streams = logSinks(cfg).map((sink) => openSink(cfg, sink));
+  if (streams.length === 1) return streams[0]!;
+  const level: Level = 'trace';
+  return pino.multistream(streams.map((stream): StreamEntry => ({ stream, level })));
+}
