@@ -52,7 +52,14 @@ async function agent(argv: string[]): Promise<void> {
   // Before any namespace is made: in a container, one made on a /run/netns
   // not shared with the host would be lost (NETNS_NOT_SHARED, exit 2).
   const netnsDir = namespaceEnv().netnsDir;
-  logger.info({ netns_dir: netnsDir }, checkPropagation(netnsDir));
+  try {
+    logger.info({ netns_dir: netnsDir }, checkPropagation(netnsDir));
+  } catch (err) {
+    // In the log too (a container's log may be a file or the journal), written out before exit.
+    logger.error({ code: (err as { code?: string }).code, netns_dir: netnsDir }, (err as Error).message);
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    throw err;
+  }
   const running = await Agent.start({ config: cfg, logger });
   let stopping = false;
   const stop = (signal: string) => {

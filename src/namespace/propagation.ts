@@ -80,7 +80,7 @@ export function judgePropagation(i: PropagationInputs): PropagationVerdict {
     const how = m.optional.some((o) => o.startsWith('master:')) ? 'slave' : 'private';
     return {
       ok: false,
-      reason: `${i.netnsDir} is a ${how} mount (mount ${m.id}, ${m.source}${m.root}): namespaces made here do not propagate to the host and die with the container`,
+      reason: `${i.netnsDir} is a ${how} mount (mount ${m.id}: ${m.root} of ${m.source}): namespaces made here do not propagate to the host and die with the container`,
     };
   }
   return { ok: true, detail: `${i.netnsDir} is a shared mount (${shared})` };

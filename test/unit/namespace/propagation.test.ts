@@ -80,7 +80,7 @@ describe('judgePropagation', () => {
     const v = judgePropagation({ mountinfo: container(''), netnsDir: '/run/netns', contained });
     expect(v).toEqual({
       ok: false,
-      reason: expect.stringMatching(/^\/run\/netns is a private mount \(mount 715, tmpfs\/netns\)/),
+      reason: expect.stringMatching(/^\/run\/netns is a private mount \(mount 715: \/netns of tmpfs\)/),
     });
   });
 
@@ -105,7 +105,7 @@ describe('judgePropagation', () => {
     const err = new NetnsNotSharedError(
       '/run/netns',
       contained,
-      '/run/netns is a private mount (mount 715, tmpfs/netns)',
+      '/run/netns is a private mount (mount 715: /netns of tmpfs)',
     );
     expect(err.code).toBe('NETNS_NOT_SHARED');
     expect(err.message).toContain('/run/netns is a private mount (mount 715');
