@@ -124,10 +124,7 @@ export function processesHolding(inodes: ReadonlySet<number>, proc = '/proc'): S
     } catch {
       // exited meanwhile
     }
-    owners.push({
-      pid: Number(entry),
-      command: command.length > 200 ? `${command.slice(0, 199)}…` : command,
-    });
+    owners.push({ pid: Number(entry), command });
   }
   return owners;
 }

@@ -3,10 +3,18 @@
 // namespace's /proc/net/tcp and /proc/*/fd, and the agent's listen error
 // names it (pid, command) instead of a bare EADDRINUSE. Root; no OVN.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainListenFailure } from '../../../src/agent/listen-failure.js';
 import { portHolders } from '../../../src/namespace/index.js';
-import { createMetadataProxy, IdentityIndex, type MetadataProxy } from '../../../src/proxy/index.js';
+import {
+  createMetadataProxy,
+  IdentityIndex,
+  ListenerHolder,
+  type MetadataProxy,
+} from '../../../src/proxy/index.js';
 import { makeNetwork, removeAll, type TestNetwork } from '../proxy/netns.js';
 
 const SQUAT =
@@ -16,6 +24,7 @@ describe('who holds port 80 in a namespace', () => {
   let net: TestNetwork;
   let squatter: ChildProcess;
   let proxy: MetadataProxy;
+  const dir = mkdtempSync(join(tmpdir(), 'ovnmeta-holders-'));
 
   beforeAll(async () => {
     net = await makeNetwork('h', 7, 'fa:16:3e:00:07:05');
@@ -33,6 +42,7 @@ describe('who holds port 80 in a namespace', () => {
     squatter?.kill('SIGKILL');
     await proxy?.close();
     await removeAll();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('portHolders names the process (pid, command) that listens there', async () => {
@@ -44,6 +54,26 @@ describe('who holds port 80 in a namespace', () => {
     expect(h.owners[0]!.pid).toBe(squatter.pid);
     expect(h.owners[0]!.command.endsWith(`python3 -c ${SQUAT}`)).toBe(true);
     expect(await portHolders(net.namespace, '169.254.169.254', 81)).toEqual({ sockets: [], owners: [] });
+  });
+
+  it("ovnmeta's listener holder is found with its whole command line, which names its control socket (verify's test)", async () => {
+    const path = join(dir, 'holder.sock');
+    const holder = await ListenerHolder.connect(path, 5000);
+    try {
+      const opened = holder.open({
+        key: 'k',
+        namespace: `/run/netns/${net.namespace}`,
+        host: '169.254.169.254',
+        port: 8080,
+        backlog: 5,
+      });
+      expect('fd' in opened).toBe(true);
+      if ('fd' in opened) closeSync(opened.fd);
+      const h = await portHolders(net.namespace, '169.254.169.254', 8080);
+      expect(h.owners.map((o) => o.command.includes(path))).toEqual([true]);
+    } finally {
+      ListenerHolder.end(path);
+    }
   });
 
   it("the agent's PROXY_LISTEN_FAILED names the holder", async () => {
