@@ -28,7 +28,6 @@ import { createHostPlumbing, createOvsPorts } from './host.js';
 import { Reconciler, type Listeners } from './reconciler.js';
 import { Registration } from './registration.js';
 import { MonitorConditions } from './monitor-conditions.js';
-import { sbMonitorSpec, type SbInterest } from './sb-monitor.js';
 import { SbView, sbIndexes } from './sb-view.js';
 import { bridgeEventMatters, networksTouched, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
@@ -194,12 +193,15 @@ export class Agent {
     );
     this.#conditions = new MonitorConditions({
       client: this.#sb,
-      interest: () => this.#interest(),
+      mode: config.ovnmeta.sb_monitor,
+      systemId: this.#local.systemId,
+      reader: this.#view,
+      additionalChassis: () => this.#hasAdditionalChassis(),
       onMonitored: (networks) => networks.forEach((net) => this.#queue?.add(net)),
       onError: (err) =>
         this.#log.warn({ err }, 'monitor_cond_change failed; the next change or reconnect retries'),
     });
-    this.#sb.monitor(sbMonitorSpec(this.#interest()));
+    this.#sb.monitor(this.#conditions.monitorSpec());
 
     // 3. The pieces that act.
     this.#feed = new IdentityFeed(
@@ -273,7 +275,7 @@ export class Agent {
     });
 
     this.#sb.on('status', (s) => {
-      if (s.type === 'synced') this.#conditions.schedule();
+      if (s.type === 'synced') this.#conditions.rescan(this.#chassis);
     });
 
     await this.#sb.start();
@@ -366,17 +368,6 @@ export class Agent {
     }
   }
 
-  #interest(): SbInterest & { networks: Set<string> } {
-    const local = this.#chassis === undefined ? undefined : this.#view?.scanLocalNetworks(this.#chassis);
-    return {
-      systemId: this.#local.systemId,
-      chassis: this.#chassis,
-      datapaths: local?.datapaths ?? [],
-      networks: local?.networks ?? new Set(),
-      additionalChassis: this.#hasAdditionalChassis(),
-    };
-  }
-
   /** Port_Binding.additional_chassis exists since OVN 22.06; assume so until the schema is known. */
   #hasAdditionalChassis(): boolean {
     if (this.#sb?.status === undefined || this.#sb.status.type === 'connecting') return true;
@@ -389,7 +380,7 @@ export class Agent {
     if (uuid === this.#chassis) return;
     this.#chassis = uuid;
     this.#log.info({ chassis: this.#local.systemId, uuid }, uuid ? 'Chassis row found' : 'Chassis row gone');
-    this.#conditions.schedule();
+    this.#conditions.rescan(uuid);
     const local = this.#view.scanLocalNetworks(uuid);
     this.#feed.refeed(local.datapaths);
     if (this.#sbSynced) void this.resync();
@@ -427,7 +418,6 @@ export class Agent {
 
   #routeSbEvents(events: readonly RowEventLike[]): void {
     let chassisChanged = false;
-    let conditions = false;
     for (const ev of events) {
       if (ev.table === 'Chassis') chassisChanged = true;
       else if (ev.table === 'Chassis_Private' && this.#local) {
@@ -438,7 +428,7 @@ export class Agent {
       } else if (ev.table === 'SB_Global') {
         const nbCfg = this.#view.sbGlobalNbCfg();
         if (nbCfg !== undefined) this.#registration?.sbGlobal(nbCfg);
-      } else conditions = true;
+      }
     }
     if (chassisChanged) this.#refreshChassis();
     this.#feed?.onEvents(events);
@@ -447,7 +437,7 @@ export class Agent {
       networkOfDatapath: this.#view.networkOfDatapath,
     });
     if (this.#queue) for (const net of touched.networks) this.#queue.add(net);
-    if (conditions || touched.unknownDatapaths.size > 0) this.#conditions.schedule();
+    this.#conditions.onEvents(events);
   }
 
   #onOvsEvents(events: readonly RowEventLike[]): void {

@@ -71,6 +71,10 @@ export class IdentityFeed {
       return;
     }
     const bound = isBoundTo(port, chassis);
+    // A port bound elsewhere that we never indexed stays out (with
+    // `sb_monitor = all` that is every port of the cloud); one we had stays,
+    // unbound, so a rebind needs no other input.
+    if (!bound && !this.#keys.has(port.uuid)) return;
     const entries = portAddresses(port.mac);
     const keys: string[] = [];
     entries.forEach((entry, i) => {

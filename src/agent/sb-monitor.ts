@@ -11,6 +11,13 @@
  * The last two widen and narrow (monitor_cond_change) as ports come and go:
  * a local port brings its datapath, the datapath names the network, the
  * network brings its metadata port. Pure.
+ *
+ * Mode `all` (`[ovnmeta] sb_monitor = all`, as ovn-controller's
+ * ovn-monitor-all): Port_Binding and Datapath_Binding without conditions,
+ * every row of the cloud, as neutron's agent has them; Chassis and
+ * Chassis_Private stay selected by name (every chassis writes its own row on
+ * each nb_cfg bump: unconditioned, each write would go to every agent).
+ * docs/scale.md has the measurements behind the default.
  */
 import type { WireCondition } from '../ovsdb/index.js';
 import { DEVICE_ID, METADATA_DEVICE_ID_PREFIX } from './sb-rows.js';
@@ -30,6 +37,9 @@ export const SB_COLUMNS = {
   Datapath_Binding: ['external_ids'],
 } as const;
 
+export const SB_MONITOR_MODES = ['conditional', 'all'] as const;
+export type SbMonitorMode = (typeof SB_MONITOR_MODES)[number];
+
 export interface SbInterest {
   readonly systemId: string;
   readonly chassis: string | undefined;
@@ -37,7 +47,17 @@ export interface SbInterest {
   readonly networks: Iterable<string>;
   /** Whether the server's Port_Binding has additional_chassis (OVN >= 22.06). */
   readonly additionalChassis: boolean;
+  /**
+   * `per-network` (default): the metadata port and datapath of each served
+   * network, by name and _uuid: the clauses change as networks come and go.
+   * `static`: every metadata port (type == localport) and every datapath:
+   * the clauses change only with the Chassis row.
+   */
+  readonly shape?: ConditionShape;
 }
+
+export const CONDITION_SHAPES = ['per-network', 'static'] as const;
+export type ConditionShape = (typeof CONDITION_SHAPES)[number];
 
 const uuidAtom = (u: string) => ['uuid', u] as const;
 
@@ -47,6 +67,7 @@ export function portBindingClauses(i: SbInterest): Clause[] {
     where.push(['chassis', '==', uuidAtom(i.chassis)]);
     if (i.additionalChassis) where.push(['additional_chassis', 'includes', uuidAtom(i.chassis)]);
   }
+  if (i.shape === 'static') return [...where, ['type', '==', 'localport']];
   for (const net of [...i.networks].sort()) {
     where.push(['external_ids', 'includes', ['map', [[DEVICE_ID, METADATA_DEVICE_ID_PREFIX + net]]]]);
   }
@@ -54,6 +75,7 @@ export function portBindingClauses(i: SbInterest): Clause[] {
 }
 
 export function datapathClauses(i: SbInterest): Clause[] {
+  if (i.shape === 'static') return [true];
   const where: Clause[] = [...i.datapaths].sort().map((dp) => ['_uuid', '==', uuidAtom(dp)] as Clause);
   return where.length > 0 ? where : [false];
 }
@@ -62,15 +84,18 @@ export function sbConditions(i: SbInterest): Record<'Port_Binding' | 'Datapath_B
   return { Port_Binding: portBindingClauses(i), Datapath_Binding: datapathClauses(i) };
 }
 
-export function sbMonitorSpec(i: SbInterest): Record<keyof typeof SB_COLUMNS, TableMonitor> {
+export function sbMonitorSpec(
+  i: SbInterest,
+  mode: SbMonitorMode = 'conditional',
+): Record<keyof typeof SB_COLUMNS, TableMonitor> {
   const byName: Clause[] = [['name', '==', i.systemId]];
-  const cond = sbConditions(i);
+  const cond = mode === 'conditional' ? sbConditions(i) : undefined;
   return {
     Chassis: { columns: SB_COLUMNS.Chassis, where: byName },
     Chassis_Private: { columns: SB_COLUMNS.Chassis_Private, where: byName },
     SB_Global: { columns: SB_COLUMNS.SB_Global },
-    Port_Binding: { columns: SB_COLUMNS.Port_Binding, where: cond.Port_Binding },
-    Datapath_Binding: { columns: SB_COLUMNS.Datapath_Binding, where: cond.Datapath_Binding },
+    Port_Binding: { columns: SB_COLUMNS.Port_Binding, ...(cond && { where: cond.Port_Binding }) },
+    Datapath_Binding: { columns: SB_COLUMNS.Datapath_Binding, ...(cond && { where: cond.Datapath_Binding }) },
   };
 }
 

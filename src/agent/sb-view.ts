@@ -119,20 +119,29 @@ export class SbView {
 
   /**
    * Datapaths with VM ports bound here, and the networks among them the
-   * replica can name. Walks Port_Binding: only ever local rows (monitor
-   * conditions); not for the event path.
+   * replica can name. Walks Port_Binding (localPorts); not for the event path.
    */
   scanLocalNetworks(chassis: string | undefined): { datapaths: Set<string>; networks: Set<string> } {
     const datapaths = new Set<string>();
     const networks = new Set<string>();
     if (chassis === undefined) return { datapaths, networks };
-    for (const row of this.#replica.table('Port_Binding').values()) {
-      const pb = decodePortBinding(row);
-      if (!pb.ok || !isVifPort(pb.value) || !isBoundTo(pb.value, chassis)) continue;
-      datapaths.add(pb.value.datapath);
-      const net = this.networkOfDatapath(pb.value.datapath);
+    for (const pb of this.localPorts(chassis)) {
+      datapaths.add(pb.datapath);
+      const net = this.networkOfDatapath(pb.datapath);
       if (net !== undefined) networks.add(net);
     }
     return { datapaths, networks };
+  }
+
+  /**
+   * The VM ports bound to this chassis. Walks Port_Binding: with monitor
+   * conditions only local rows, with `sb_monitor = all` the whole table;
+   * never on the event path.
+   */
+  *localPorts(chassis: string): Generator<PortBinding> {
+    for (const row of this.#replica.table('Port_Binding').values()) {
+      const pb = decodePortBinding(row);
+      if (pb.ok && isVifPort(pb.value) && isBoundTo(pb.value, chassis)) yield pb.value;
+    }
   }
 }

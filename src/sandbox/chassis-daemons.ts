@@ -16,13 +16,30 @@ export type DaemonName =
   | 'northd'
   | 'controller'
   // A clustered SB (ChassisOptions.sbRelay): 'sb' is its first member,
-  // 'sb2' and 'sb3' the others, 'relay' an ovsdb-server relay in front.
+  // 'sb2' and 'sb3' the others, 'relay' an ovsdb-server relay in front
+  // (an SbCluster may run more: 'relay2', 'relay3', …).
   | 'sb2'
   | 'sb3'
-  | 'relay';
+  | RelayName;
+
+/** An ovsdb-server relay in front of the clustered SB. */
+export type RelayName = 'relay' | `relay${number}`;
 
 /** The database servers of a chassis (each has a unix socket). */
-export type DbServerName = 'ovsdb' | 'nb' | 'sb' | 'sb2' | 'sb3' | 'relay';
+export type DbServerName = 'ovsdb' | 'nb' | 'sb' | 'sb2' | 'sb3' | RelayName;
+
+/** The name of the i-th relay (0-based): 'relay', 'relay2', … */
+export function relayName(i: number): RelayName {
+  return i === 0 ? 'relay' : `relay${i + 1}`;
+}
+
+const isRelay = (d: DaemonName): d is RelayName => /^relay\d*$/.test(d);
+
+export const SCHEMAS = {
+  ovs: '/usr/share/openvswitch/vswitch.ovsschema',
+  nb: '/usr/share/ovn/ovn-nb.ovsschema',
+  sb: '/usr/share/ovn/ovn-sb.ovsschema',
+} as const;
 
 /** The SB's Raft members when clustered, in order. */
 export const SB_MEMBERS = ['sb', 'sb2', 'sb3'] as const;
@@ -63,6 +80,9 @@ export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpe
   const ovsDb = `unix:${socketOf(dir, 'ovsdb')}`;
   const sbDb = sbRemote(layout);
   const [command, args] = ((): [string, string[]] => {
+    // ovsdb-server(1): `relay:SCHEMA_NAME:REMOTE`; reads are served from
+    // the relay's copy, transactions forwarded to the cluster.
+    if (isRelay(daemon)) return ['ovsdb-server', ovsdb(`relay:OVN_Southbound:${sbDb}`)];
     switch (daemon) {
       case 'ovsdb':
         return ['ovsdb-server', ovsdb('conf.db')];
@@ -73,10 +93,6 @@ export function daemonSpec(layout: ChassisLayout, daemon: DaemonName): DaemonSpe
       case 'sb2':
       case 'sb3':
         return ['ovsdb-server', ovsdb(`${daemon}.db`)];
-      case 'relay':
-        // ovsdb-server(1): `relay:SCHEMA_NAME:REMOTE`; reads are served from
-        // the relay's copy, transactions forwarded to the cluster.
-        return ['ovsdb-server', ovsdb(`relay:OVN_Southbound:${sbDb}`)];
       case 'vswitchd':
         // --enable-dummy registers the `dummy` dpif (lib/dummy.c): dpif-netdev
         // without kernel tap devices.

@@ -25,9 +25,11 @@ import {
   readListeningPort,
   sbRemote,
   SB_MEMBERS,
+  SCHEMAS,
   socketOf,
   type DaemonName,
 } from './chassis-daemons.js';
+import { createSbClusterFiles, waitDbConnected } from './sb-cluster.js';
 import { Daemon } from './daemon.js';
 import { SandboxDatapathBusyError, SandboxTimeoutError } from './errors.js';
 import { acquireNetdevLock, type NetdevLock } from './netdev-lock.js';
@@ -37,11 +39,7 @@ import { waitFor, type Polled } from './wait-for.js';
 /** Generous: a loaded 2-core machine can take seconds to open a netdev datapath. */
 const BRIDGE_TIMEOUT_MS = 30_000;
 
-export const SCHEMAS = {
-  ovs: '/usr/share/openvswitch/vswitch.ovsschema',
-  nb: '/usr/share/ovn/ovn-nb.ovsschema',
-  sb: '/usr/share/ovn/ovn-sb.ovsschema',
-} as const;
+export { SCHEMAS };
 
 export interface ChassisOptions {
   /** Label for names and messages; default `sbx-<random>` (unique per run). */
@@ -352,27 +350,13 @@ export class Chassis {
 
   /** The SB database file(s): standalone, or a Raft cluster of three over unix sockets. */
   async #createSb(): Promise<void> {
-    const db = (m: string): string => join(this.dir, `${m}.db`);
-    const raft = (m: string): string => `unix:${join(this.dir, `${m}.raft`)}`;
-    if (!this.sbCluster) {
-      await run('ovsdb-tool', ['create', db('sb'), SCHEMAS.sb]);
-      return;
-    }
-    await run('ovsdb-tool', ['create-cluster', db('sb'), SCHEMAS.sb, raft('sb')]);
-    await Promise.all(
-      SB_MEMBERS.slice(1).map((m) =>
-        run('ovsdb-tool', ['join-cluster', db(m), 'OVN_Southbound', raft(m), raft('sb')]),
-      ),
-    );
+    if (this.sbCluster) await createSbClusterFiles(this.dir);
+    else await run('ovsdb-tool', ['create', join(this.dir, 'sb.db'), SCHEMAS.sb]);
   }
 
   /** `ovsdb-client wait … connected`: a Raft member joined, a relay reached its source. */
   async #waitDbConnected(server: 'sb' | 'sb2' | 'sb3' | 'relay'): Promise<void> {
-    await run(
-      'ovsdb-client',
-      ['--timeout=30', 'wait', `unix:${socketOf(this.dir, server)}`, 'OVN_Southbound', 'connected'],
-      { env: this.env },
-    );
+    await waitDbConnected(this.dir, server, this.env);
   }
 
   // The bridge's internal interface gets an ofport once the datapath opened;

@@ -14,7 +14,8 @@
 // time (netdev-lock.ts); `datapathType: 'dummy'` ones run side by side.
 export { Chassis, startChassis, quote, SCHEMAS, type ChassisOptions, type Owned } from './chassis.js';
 export { waitFor, type Polled } from './wait-for.js';
-export type { DaemonName } from './chassis-daemons.js';
+export type { DaemonName, RelayName } from './chassis-daemons.js';
+export { SbCluster, startSbCluster, type SbClusterOptions } from './sb-cluster.js';
 export {
   createNetwork,
   addSubnet,

@@ -3,7 +3,9 @@
 // 3-member Raft SB, while ovn-northd and ovn-controller use the cluster. It
 // reads through the relay, its Chassis_Private writes are forwarded to the
 // cluster, the VM is served; when the relay restarts the agent reconnects,
-// sees changes made since, and keeps heartbeating.
+// sees changes made since, and keeps heartbeating. Both monitor modes
+// (`[ovnmeta] sb_monitor`): the default, conditional, holds only this
+// chassis' VM ports; `all` holds every Port_Binding of the SB.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Agent } from '../../src/agent/index.js';
 import { run, type Chassis, type Network, type Vm, type VmPort } from '../../src/sandbox/index.js';
@@ -56,6 +58,15 @@ async function served(vm: Vm, port: VmPort): Promise<boolean> {
   return r?.status === 200 && r.body === port.instanceId;
 }
 
+/** Port_Binding rows the agent's replica holds, and the SB (cluster) has. */
+async function portBindings(): Promise<{ held: number; sb: number }> {
+  const held = await metric('ovnmeta_replica_rows{db="OVN_Southbound",table="Port_Binding"}');
+  const sb = (await chassis.sbctl('--bare', '--columns=_uuid', 'list', 'Port_Binding'))
+    .split('\n')
+    .filter(Boolean).length;
+  return { held, sb };
+}
+
 /** Bumps nb_cfg (northd copies it to SB_Global) and waits for the agent's sb-cfg to follow. */
 async function heartbeatFollows(what: string): Promise<void> {
   await chassis.nbctl('--wait=sb', 'sync');
@@ -85,6 +96,10 @@ describe('the agent through an SB relay in front of a Raft cluster', () => {
     const vm = await startVm(chassis, port);
     await until(() => served(vm, port), 'VM served by the agent behind the relay', 30_000);
     expect(await metric('ovnmeta_ovsdb_connected{db="OVN_Southbound"}')).toBe(1);
+    // Default mode, conditional: a port bound nowhere is not held (the metadata port and ours are).
+    await createVmPort(net, { ips: ['10.91.0.30'] });
+    await until(async () => (await portBindings()).sb === 3, 'the unbound port in the SB');
+    expect(await portBindings()).toEqual({ held: 2, sb: 3 });
 
     await until(async () => (await ext('neutron:ovn-metadata-id')) !== '', 'registered via the relay');
     expect(await ext('neutron:ovn-metadata-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -106,5 +121,28 @@ describe('the agent through an SB relay in front of a Raft cluster', () => {
     const vm = await startVm(chassis, port);
     await until(() => served(vm, port), 'new VM served after the relay restart', 30_000);
     await heartbeatFollows('heartbeat after the relay restart');
+  });
+});
+
+describe('sb_monitor = all, through the same relay', () => {
+  test('the agent holds every Port_Binding, serves the VMs, registers and heartbeats', async () => {
+    await agent.stop();
+    agent = await startAgent(chassis, {
+      novaPort: nova.port,
+      sbConnection: chassis.sbRelayRemote,
+      extra: 'sb_monitor = all',
+    });
+    // Every row of the SB, the unbound port included.
+    await until(async () => {
+      const { held, sb } = await portBindings();
+      return held === sb && held > 0;
+    }, 'the replica holds the whole Port_Binding table');
+    // A new network with a VM here: found without any condition change.
+    const other = await createNetwork(chassis, { cidrs: ['10.92.0.0/24'] });
+    made.add(other.id);
+    const port = await createVmPort(other);
+    const vm = await startVm(chassis, port);
+    await until(() => served(vm, port), 'VM in a new network served in mode all', 30_000);
+    await heartbeatFollows('heartbeat in mode all');
   });
 });

@@ -243,6 +243,12 @@ const declared = {
     nova_metadata_timeout: seconds(32, {
       doc: 'Seconds nova may stay silent; when not set, [metadata_haproxy] timeout_server gives it (neutron master).',
     }),
+    sb_monitor: choice(['conditional', 'all'] as const, 'conditional', {
+      doc:
+        'What the agent monitors of Port_Binding and Datapath_Binding: `conditional`, the ports bound to this ' +
+        "chassis and every network's metadata port and datapath (monitor conditions); `all`, every row, as " +
+        "neutron's agent and ovn-controller with ovn-monitor-all. Measured at 1,000 chassis in docs/scale.md.",
+    }),
     listener_holder_socket: str('$state_path/ovnmeta-listeners.sock', {
       doc:
         'Control socket of the listener holder, the small process that owns the listening sockets ' +

@@ -44,4 +44,34 @@ describe('SB monitor conditions', () => {
     const c = sbConditions({ ...base, chassis: 'c', datapaths: ['x'], networks: ['n1', 'n2'] });
     expect(sameClauses(a.Datapath_Binding, c.Datapath_Binding)).toBe(false);
   });
+
+  it('static shape: ports bound here and every metadata port; every datapath; unchanged by networks', () => {
+    const a = sbConditions({
+      ...base,
+      chassis: 'c-1',
+      shape: 'static',
+      datapaths: ['dp-1'],
+      networks: ['n1'],
+    });
+    const b = sbConditions({ ...base, chassis: 'c-1', shape: 'static', datapaths: [], networks: [] });
+    expect(a).toEqual({
+      Port_Binding: [
+        ['chassis', '==', ['uuid', 'c-1']],
+        ['additional_chassis', 'includes', ['uuid', 'c-1']],
+        ['type', '==', 'localport'],
+      ],
+      Datapath_Binding: [true],
+    });
+    expect(b).toEqual(a);
+    // before the Chassis row is known: the metadata ports only
+    expect(sbConditions({ ...base, shape: 'static' }).Port_Binding).toEqual([['type', '==', 'localport']]);
+  });
+
+  it('mode all: Port_Binding and Datapath_Binding without conditions, our chassis rows by name', () => {
+    const spec = sbMonitorSpec({ ...base, chassis: 'c-1', networks: ['n1'] }, 'all');
+    expect(spec.Port_Binding).toEqual({ columns: spec.Port_Binding.columns });
+    expect(spec.Datapath_Binding.where).toBeUndefined();
+    expect(spec.Chassis.where).toEqual([['name', '==', 'ch1']]);
+    expect(spec.Chassis_Private.where).toEqual([['name', '==', 'ch1']]);
+  });
 });

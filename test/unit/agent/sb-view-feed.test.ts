@@ -151,4 +151,17 @@ describe('IdentityFeed', () => {
     apply({ Port_Binding: { [MIG]: { delete: null } } });
     expect(index.lookup(NET, '10.0.0.99')).toEqual({ kind: 'none' });
   });
+
+  it('keeps ports bound elsewhere out of the index (sb_monitor = all holds the whole cloud), and a rebind works', () => {
+    // VM2 is bound to another chassis from the start: never indexed.
+    expect(index.size).toBe(2);
+    // VM1 unbound, then bound again: kept (unbound) in between, found again after.
+    apply({ Port_Binding: { [VM1]: { modify: { chassis: ['set', []] } } } });
+    expect(index.size).toBe(2);
+    apply({ Port_Binding: { [VM1]: { modify: { chassis: ['uuid', CH] } } } });
+    expect(index.lookup(NET, '10.0.0.11')).toMatchObject({ kind: 'found', instanceId: 'inst-1' });
+    // VM2 bound here now: indexed.
+    apply({ Port_Binding: { [VM2]: { modify: { chassis: ['uuid', CH] } } } });
+    expect(index.lookup(NET, '10.0.0.12')).toMatchObject({ kind: 'found', instanceId: 'inst-2' });
+  });
 });

@@ -108,6 +108,7 @@ describe('defaults', () => {
       reconcile_workers: 8,
       resync_interval: 300,
       nova_metadata_timeout: 32,
+      sb_monitor: 'conditional',
       listener_holder_socket: '/var/lib/neutron/ovnmeta-listeners.sock',
     });
     expect(optionSource(c, 'ovn', 'ovn_sb_connection')).toEqual({ kind: 'default' });
