@@ -149,6 +149,8 @@ LABEL org.opencontainers.image.title=ovnmeta org.opencontainers.image.version=$v
 ENTRYPOINT ["/usr/local/bin/ovnmeta"]
 EOF
 "${podman[@]}" build --quiet --layers -t "$image:$version" -t "$image:latest" "$ctx" >/dev/null
+# The image this one replaced, now untagged (ours only: by its label).
+"${podman[@]}" image prune --force --filter label=ovnmeta.inputs >/dev/null || true
 t1=$(date +%s)
 size=$("${podman[@]}" image inspect "$image:$version" --format '{{.Size}}')
 echo "image.sh: built $image:$version (inputs $inputs): $((size / 1000000)) MB, rootfs $((t_rootfs - t0)) s, total $((t1 - t0)) s"
