@@ -9,11 +9,15 @@
 # denies every start (as container images ship) is in place while apt runs,
 # unless one is there already. Their debconf questions take the defaults
 # under DEBIAN_FRONTEND=noninteractive (no database set up, no keystone).
+# The container image (scripts/image.sh) and its e2e test need podman, runc
+# (crun refuses this kind of machine's cgroup setup) and mmdebstrap (the
+# image's root file system is made from Debian packages: no base image can
+# be pulled).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(openvswitch-switch ovn-central ovn-host iproute2 ethtool curl iptables openssl shellcheck systemd neutron-ovn-metadata-agent haproxy
-  neutron-server mariadb-server python3-pymysql cloud-init)
+  neutron-server mariadb-server python3-pymysql cloud-init podman runc mmdebstrap)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -46,6 +46,7 @@ import { Registration } from './registration.js';
 import { SbSession, ovsSsl, sbRemote, sbSsl } from './sb-session.js';
 import { routeOvsEvents, routeSbEvents, type RowEventLike } from './triggers.js';
 import { WorkQueue } from './work-queue.js';
+import { explainListenFailure } from './listen-failure.js';
 
 export type { AgentHost, AgentOptions, AgentProxy } from './agent-options.js';
 
@@ -224,11 +225,13 @@ export class Agent {
     });
     const listeners: Listeners = {
       ensure: (net) =>
-        this.#proxy.ensureListener({
-          network: net.networkId,
-          namespace: net.namespace,
-          ipv6Device: net.ipv6 ? net.vethInside : undefined,
-        }),
+        this.#proxy
+          .ensureListener({
+            network: net.networkId,
+            namespace: net.namespace,
+            ipv6Device: net.ipv6 ? net.vethInside : undefined,
+          })
+          .catch(async (err: unknown) => Promise.reject(await explainListenFailure(err, net.namespace))),
       remove: (networkId) => this.#proxy.removeListener(networkId),
     };
     this.#reconciler = new Reconciler({

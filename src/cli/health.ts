@@ -6,13 +6,15 @@
 // files the agent reads, or --url.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../agent/index.js';
+import { loadConfig, type ConfigArg } from '../agent/index.js';
+import { configFilesFor } from './args.js';
 import { formatHostPort } from '../common/address.js';
 import { hasCode } from '../common/coded-error.js';
 
-const usage = `usage: ovnmeta health [--config-file FILE ...] [--url URL] [--timeout SECONDS]
+const usage = `usage: ovnmeta health [--config-file FILE ...] [--config-dir DIR ...] [--url URL] [--timeout SECONDS]
 
   --config-file FILE  the agent's ini file(s); the admin endpoint is [ovnmeta] metrics_bind
+  --config-dir DIR    its *.conf files, sorted (oslo.config's), as the agent reads them
   --url URL           ask this /readyz instead (e.g. http://127.0.0.1:9105/readyz)
   --timeout SECONDS   give up after this long (default 5)
 
@@ -29,18 +31,21 @@ export function readyzUrl(bind: { host: string; port: number }): string {
 
 async function target(argv: string[]): Promise<{ url: string; timeoutMs: number } | undefined> {
   let values;
+  let tokens;
   try {
-    values = parseArgs({
+    ({ values, tokens } = parseArgs({
       args: argv,
+      tokens: true,
       options: {
         'config-file': { type: 'string', multiple: true },
+        'config-dir': { type: 'string', multiple: true },
         url: { type: 'string' },
         timeout: { type: 'string', default: '5' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: false,
       strict: true,
-    }).values;
+    }));
   } catch (err) {
     throw new HealthUsageError(`${(err as Error).message}\n\n${usage}`);
   }
@@ -57,7 +62,13 @@ async function target(argv: string[]): Promise<{ url: string; timeoutMs: number 
     }
     return { url: values.url, timeoutMs: timeout * 1000 };
   }
-  const files = values['config-file'] ?? [];
+  // --config-file and --config-dir in command-line order, as the agent reads them.
+  const configArgs = tokens.flatMap((t): ConfigArg[] =>
+    t.kind === 'option' && (t.name === 'config-file' || t.name === 'config-dir')
+      ? [{ kind: t.name === 'config-file' ? 'file' : 'dir', path: t.value ?? '' }]
+      : [],
+  );
+  const files = configArgs.length > 0 ? configFilesFor(configArgs) : [];
   const config = await loadConfig({ files, env: process.env });
   const bind = config.ovnmeta.metrics_bind;
   if (bind === null) {

@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { Agent, checkProxyOwner, cleanupHost, loadConfig, type AgentConfig } from '../agent/index.js';
 import { hasCode } from '../common/coded-error.js';
+import { checkPropagation, namespaceEnv } from '../namespace/index.js';
 import { ListenerHolder } from '../proxy/index.js';
 import { CliUsageError, configFilesFor, parseCommand } from './args.js';
 import { openLogDestination } from './log-destination.js';
@@ -48,6 +49,17 @@ async function agent(argv: string[]): Promise<void> {
     openLogDestination(cfg),
   );
   logger.info({ config_files: files }, 'configuration read');
+  // Before any namespace is made: in a container, one made on a /run/netns
+  // not shared with the host would be lost (NETNS_NOT_SHARED, exit 2).
+  const netnsDir = namespaceEnv().netnsDir;
+  try {
+    logger.info({ netns_dir: netnsDir }, checkPropagation(netnsDir));
+  } catch (err) {
+    // In the log too (a container's log may be a file or the journal), written out before exit.
+    logger.error({ code: (err as { code?: string }).code, netns_dir: netnsDir }, (err as Error).message);
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    throw err;
+  }
   const running = await Agent.start({ config: cfg, logger });
   let stopping = false;
   const stop = (signal: string) => {
@@ -108,7 +120,7 @@ if (!run) {
       process.stderr.write(`${err.message} (ovnmeta --help)\n`);
       process.exit(2);
     }
-    if (hasCode(err, 'AGENT_CONFIG')) {
+    if (hasCode(err, 'AGENT_CONFIG') || hasCode(err, 'NETNS_NOT_SHARED')) {
       process.stderr.write(`ovnmeta: ${err.message}\n`);
       process.exit(2);
     }

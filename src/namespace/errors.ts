@@ -11,6 +11,7 @@ export const NETNS_ERROR_CODES = [
   'NETNS_INSPECT_FAILED',
   'NETNS_OFFLOAD_FAILED',
   'NETNS_OVS_BRIDGE_MISSING',
+  'NETNS_NOT_SHARED',
 ] as const;
 
 export type NetnsErrorCode = (typeof NETNS_ERROR_CODES)[number];
@@ -130,6 +131,31 @@ export class NetnsOvsBridgeMissingError extends NetnsError {
 
   constructor(readonly bridge: string) {
     super(`OVS bridge ${bridge} does not exist (is ovn-controller running?)`);
+  }
+}
+
+/**
+ * The agent runs in a container or a mount namespace of its own and the
+ * netns directory is not a mount shared with the host's (propagation.ts):
+ * namespaces it made would be invisible to the host and die with the
+ * container. Terminal: a deployment fault.
+ */
+export class NetnsNotSharedError extends NetnsError {
+  readonly code = 'NETNS_NOT_SHARED';
+  readonly retryable = false;
+
+  constructor(
+    readonly netnsDir: string,
+    /** Why the agent is taken to be contained (propagation.ts containedBecause). */
+    readonly contained: string,
+    reason: string,
+  ) {
+    super(
+      `${reason} (running ${contained}). Mount ${netnsDir} shared with the host: ` +
+        `podman/docker and kolla-ansible \`-v ${netnsDir}:${netnsDir}:shared\`, ` +
+        `Kubernetes \`mountPropagation: Bidirectional\` on its volumeMount; ` +
+        `under systemd no ProtectSystem=, PrivateTmp= or other mount sandboxing (docs/deploy.md)`,
+    );
   }
 }
 

@@ -20,6 +20,25 @@ export { validateDesired } from './validate.js';
 export { applyPlumbing, removePlumbing, plumbingCommands, type PlannedCommand } from './apply.js';
 export { ensurePlumbing } from './ensure.js';
 export {
+  checkPropagation,
+  containedBecause,
+  judgePropagation,
+  parseMountInfo,
+  type MountInfo,
+  type PropagationVerdict,
+} from './propagation.js';
+export {
+  portHolders,
+  namespaceListeners,
+  holdersAmong,
+  describeHolders,
+  parseTcpListeners,
+  blockingListeners,
+  type PortHolders,
+  type SocketOwner,
+  type TcpListener,
+} from './socket-owner.js';
+export {
   planOvsPort,
   planOvsPortRemoval,
   ovsRows,

@@ -4,9 +4,41 @@
 // through metadata_proxy_socket, as haproxy would forward a VM's request,
 // nova's answer for /latest/meta-data/instance-id must be the VM's
 // neutron:device_id — identity lookup, signing and the relay in one. Pure.
+import { describeHolders, type PortHolders } from '../namespace/index.js';
 import type { Check, CheckName, HttpObservation } from './types.js';
 
-export function proxyCheck(name: CheckName, url: string, namespace: string, obs: HttpObservation): Check {
+/**
+ * `owner`: who holds the port (src/namespace socket-owner) and the listener
+ * holder's control socket path, which its command line names. When the
+ * port is held and none of its holders is ovnmeta's listener holder (a
+ * leftover haproxy, a neutron-haproxy-<ns> sidecar), the check fails naming
+ * them, answered or not.
+ */
+export function proxyCheck(
+  name: CheckName,
+  url: string,
+  namespace: string,
+  obs: HttpObservation,
+  owner?: { readonly holders: PortHolders; readonly listenerHolder: string },
+): Check {
+  if (owner !== undefined && owner.holders.sockets.length > 0) {
+    const ours = owner.holders.owners.filter((o) => o.command.includes(owner.listenerHolder));
+    if (ours.length === 0) {
+      return {
+        name,
+        status: 'fail',
+        reason: `${url} in ${namespace} is held by ${describeHolders(owner.holders)}, not by ovnmeta's listener holder (${owner.listenerHolder}): stop it (docs/deploy.md, migration)`,
+      };
+    }
+    if (obs.kind === 'answered') {
+      const pids = ours.map((o) => o.pid).join(', ');
+      return {
+        name,
+        status: 'pass',
+        detail: `${url} answered HTTP ${obs.status} (listener holder pid ${pids})`,
+      };
+    }
+  }
   switch (obs.kind) {
     case 'answered':
       return { name, status: 'pass', detail: `${url} answered HTTP ${obs.status}` };

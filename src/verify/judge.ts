@@ -3,7 +3,7 @@
 // proxy checks are shared with the gatherer so that it spends no spawn on a
 // request whose answer would be skipped anyway.
 import type { DesiredNetwork, NetworkIntent } from '../agent/index.js';
-import { isSoundPair, type ActualPlumbing } from '../namespace/index.js';
+import { isSoundPair, type ActualPlumbing, type PortHolders } from '../namespace/index.js';
 import { localportCheck, metadataPortCheck, traceCheck } from './checks-sb.js';
 import { ovsPortCheck, plumbingChecks } from './checks-host.js';
 import { probeCheck, proxyCheck } from './checks-proxy.js';
@@ -36,6 +36,17 @@ export interface NetworkObservation {
     readonly checksumFill: boolean;
     /** Undefined when its prerequisite failed (see proxyPrerequisite). */
     readonly proxy: { readonly ipv4?: HttpObservation; readonly ipv6?: HttpObservation };
+    /**
+     * Who holds the metadata port in the namespace, per family, and the
+     * listener holder's control socket (its command line names it): a
+     * process other than ovnmeta's listener holder fails the proxy check.
+     * Absent when not observed.
+     */
+    readonly holders?: {
+      readonly listenerHolder: string;
+      readonly ipv4?: PortHolders;
+      readonly ipv6?: PortHolders;
+    };
     /** Only with --probe. */
     readonly probes?: { readonly socketPath: string; readonly results: readonly ProbeObservation[] };
   };
@@ -92,7 +103,16 @@ export function judgeNetwork(o: NetworkObservation): NetworkReport {
     if (why !== undefined || obs === undefined) {
       checks.push({ name, status: 'skip', reason: why ?? 'not checked' });
     } else {
-      checks.push(proxyCheck(name, proxyUrl(family, d), d.namespace, obs));
+      const holders = s.holders?.[family === 4 ? 'ipv4' : 'ipv6'];
+      checks.push(
+        proxyCheck(
+          name,
+          proxyUrl(family, d),
+          d.namespace,
+          obs,
+          holders && { holders, listenerHolder: s.holders!.listenerHolder },
+        ),
+      );
     }
   }
 

@@ -31,7 +31,7 @@ import {
   type PortBinding,
 } from '../agent/index.js';
 import { registrationCheck } from './checks-sb.js';
-import { inspectPlumbing, type NamespaceEnv } from '../namespace/index.js';
+import { holdersAmong, inspectPlumbing, namespaceListeners, type NamespaceEnv } from '../namespace/index.js';
 import type { OvsdbClient, SslOptions } from '../ovsdb/index.js';
 import { openOvs, openSb, type SbSnapshot } from './databases.js';
 import { httpFromNamespace, httpThroughSocket } from './http.js';
@@ -126,6 +126,7 @@ export async function verifyChassis(o: VerifyOptions): Promise<VerifyReport> {
       flows,
       trace,
       probe: o.probe ? o.config.DEFAULT.metadata_proxy_socket : undefined,
+      listenerHolder: o.config.ovnmeta.listener_holder_socket,
       namespaceEnv: o.namespaceEnv,
     };
     const observations = await mapLimit(intents, o.concurrency ?? 8, (n) =>
@@ -204,6 +205,8 @@ interface GatherContext {
   readonly trace: Promise<OvnTrace> | undefined;
   /** metadata_proxy_socket with --probe, else undefined. */
   readonly probe: string | undefined;
+  /** [ovnmeta] listener_holder_socket: the holder's command line names it. */
+  readonly listenerHolder: string;
   readonly namespaceEnv: Partial<NamespaceEnv> | undefined;
 }
 
@@ -235,16 +238,21 @@ async function observeNetwork(
     ports.map(async (p) => ({ port: p.logicalPort, obs: await traceOne(ctx, d, p) })),
   );
   const plumbing = await plumbingP;
-  const [ipv4, ipv6, probes, traces] = await Promise.all([
-    proxyPrerequisite(d, plumbing, 4) === undefined
-      ? httpFromNamespace(d.namespace, proxyUrl(4, d), HTTP_TIMEOUT_MS)
-      : undefined,
-    d.ipv6 && proxyPrerequisite(d, plumbing, 6) === undefined
-      ? httpFromNamespace(d.namespace, proxyUrl(6, d), HTTP_TIMEOUT_MS)
-      : undefined,
+  const v4Due = proxyPrerequisite(d, plumbing, 4) === undefined;
+  const v6Due = d.ipv6 && proxyPrerequisite(d, plumbing, 6) === undefined;
+  const [ipv4, ipv6, probes, traces, listeners] = await Promise.all([
+    v4Due ? httpFromNamespace(d.namespace, proxyUrl(4, d), HTTP_TIMEOUT_MS) : undefined,
+    v6Due ? httpFromNamespace(d.namespace, proxyUrl(6, d), HTTP_TIMEOUT_MS) : undefined,
     ctx.probe === undefined ? undefined : probeAll(ctx.probe, id, ports),
     tracesP,
+    v4Due || v6Due ? namespaceListeners(d.namespace, ctx.namespaceEnv) : undefined,
   ]);
+  // Who holds port 80 (one read of /proc/*/fd per network).
+  const holders = listeners && {
+    listenerHolder: ctx.listenerHolder,
+    ...(v4Due ? { ipv4: holdersAmong(listeners, METADATA_IPV4, 80) } : {}),
+    ...(v6Due ? { ipv6: holdersAmong(listeners, METADATA_IPV6, 80) } : {}),
+  };
   return {
     id,
     intent,
@@ -255,6 +263,7 @@ async function observeNetwork(
       flows: ctx.flows,
       checksumFill: ctx.checksumFill,
       proxy: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) },
+      ...(holders ? { holders } : {}),
       ...(probes ? { probes } : {}),
     },
   };

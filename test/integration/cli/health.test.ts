@@ -2,7 +2,7 @@
 // with readiness toggled): exit 0 when /readyz says ready, 1 with one line
 // saying why otherwise, 2 when the config leaves nothing to ask.
 import { execa } from 'execa';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +61,15 @@ describe('ovnmeta health', () => {
     const ready = await health('--config-file', file);
     expect(ready.exitCode).toBe(0);
     expect(ready.stdout.trim()).toBe('ready');
+  });
+
+  test('reads --config-dir as the agent does (EDPM, openstack-helm): the later file wins', async () => {
+    await mkdir(join(dir, 'conf.d'));
+    await ini('conf.d/01-neutron.conf', `[ovnmeta]\nmetrics_bind = 127.0.0.1:${await deadPort()}\n`);
+    await ini('conf.d/02-ovnmeta.conf', `[ovnmeta]\nmetrics_bind = 127.0.0.1:${admin.port}\n`);
+    why = undefined;
+    const ready = await health('--config-dir', join(dir, 'conf.d'));
+    expect({ exit: ready.exitCode, out: ready.stdout.trim() }).toEqual({ exit: 0, out: 'ready' });
   });
 
   test('--url wins over the files; nothing listening -> 1 and one line naming the URL', async () => {

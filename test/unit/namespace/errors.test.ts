@@ -15,6 +15,7 @@ const samples: errors.NetnsError[] = [
   new errors.NetnsInspectError('ovnmeta-x', 'bad json'),
   new errors.NetnsOffloadError('/run/netns/ovnmeta-x', 'tapx1', 'set', 'ENODEV', 'SIOCETHTOOL tapx1'),
   new errors.NetnsOvsBridgeMissingError('br-int'),
+  new errors.NetnsNotSharedError('/run/netns', 'in a podman container', '/run/netns is a private mount'),
 ];
 
 describe('NETNS_ error catalogue', () => {

@@ -268,6 +268,25 @@ describe('judgeNetwork', () => {
     );
   });
 
+  it('port 80 held by another process (a haproxy sidecar) fails proxy-ipv4 naming it, though it answers', () => {
+    const sockets = [{ address: '169.254.169.254', port: 80, inode: 51234 }];
+    const listenerHolder = '/var/lib/neutron/ovnmeta-listeners.sock';
+    const haproxy = { pid: 4242, command: 'haproxy -f /var/lib/neutron/ovn-metadata-proxy/n1.conf' };
+    const foreign = judge(() => ({ holders: { listenerHolder, ipv4: { sockets, owners: [haproxy] } } }));
+    expect(failed(foreign)).toEqual(['proxy-ipv4']);
+    expect(reason(foreign, 'proxy-ipv4')).toBe(
+      `http://169.254.169.254:80/ in ovnmeta-${NET} is held by pid 4242 (haproxy -f /var/lib/neutron/ovn-metadata-proxy/n1.conf), not by ovnmeta's listener holder (${listenerHolder}): stop it (docs/deploy.md, migration)`,
+    );
+    const holder = { pid: 77, command: `node -e 'use strict' /x/koffi ${listenerHolder}` };
+    const ours = judge(() => ({
+      holders: { listenerHolder, ipv4: { sockets, owners: [holder, { pid: 78, command: 'ovnmeta agent' }] } },
+    }));
+    expect(failed(ours)).toEqual([]);
+    expect(ours.find((c) => c.name === 'proxy-ipv4')?.detail).toBe(
+      'http://169.254.169.254:80/ answered HTTP 404 (listener holder pid 77)',
+    );
+  });
+
   it('IPv6 is judged only when due, on the inside veth zone', () => {
     const o = observation();
     const d = desired();
