@@ -109,14 +109,17 @@ export function applyRowUpdate(
 
 const NO_ROWS: ReadonlyMap<string, Row> = new Map();
 
-/** ovsdb-server(7) §4.1.14 <row-update2>: exactly one of initial, insert, delete, modify. */
-function applyRowUpdate2(
+/** One row's update, in either protocol's form, applied to the replica's rows. */
+type ApplyRowUpdate = (
   plan: TablePlan,
   uuid: string,
   update: WireObject,
   prev: Row | undefined,
   out: ApplyResult,
-): void {
+) => void;
+
+/** ovsdb-server(7) §4.1.14 <row-update2>: exactly one of initial, insert, delete, modify. */
+const applyRowUpdate2: ApplyRowUpdate = (plan, uuid, update, prev, out) => {
   let kind: string | undefined;
   let members = 0;
   for (const k in update) {
@@ -145,16 +148,10 @@ function applyRowUpdate2(
     default:
       throw new OvsdbBadRowUpdateError(plan.table, uuid, `unknown member ${JSON.stringify(kind)}`);
   }
-}
+};
 
 /** RFC 7047 §4.1.6 <row-update>: `new` only = initial/insert, `old` only = delete, both = modify. */
-function applyRowUpdate1(
-  plan: TablePlan,
-  uuid: string,
-  update: WireObject,
-  prev: Row | undefined,
-  out: ApplyResult,
-): void {
+const applyRowUpdate1: ApplyRowUpdate = (plan, uuid, update, prev, out) => {
   const hasOld = update.old !== undefined && update.old !== null;
   const hasNew = update.new !== undefined && update.new !== null;
   if (hasNew && !isObject(update.new))
@@ -173,7 +170,7 @@ function applyRowUpdate1(
   // "new" holds the new values of (at least) the changed columns; we compare
   // with our own row rather than trusting "old", which holds only them.
   modify1(plan, prev, update.new as WireObject, out);
-}
+};
 
 /**
  * Decodes a full <row> (initial, insert, RFC 7047 `new`). Columns it omits
