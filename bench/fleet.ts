@@ -48,6 +48,7 @@ import { SbCluster, startSbCluster } from '../src/sandbox/index.js';
 import { destroyOvsdbServer, startOvsdbServer } from '../test/support/ovsdb-server.js';
 import { numberArg } from './lib/args.js';
 import { FleetAgent, ThinAgent } from './lib/fleet-agent.js';
+import { fakeUuid, hex, vmPortBindingRow } from './lib/neutron-rows.js';
 
 const log = (msg: string): void =>
   void process.stderr.write(`[fleet ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -67,10 +68,6 @@ interface AgentPlan {
   readonly real: boolean;
 }
 
-const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
-/** Neutron-looking ids, deterministic. */
-const fakeUuid = (prefix: number, n: number): string =>
-  `${hex(prefix, 8)}-${hex(n >>> 16, 4)}-4${hex(n & 0xfff, 3)}-8${hex(n % 4096, 3)}-${hex((n * 2654435761) % 2 ** 48, 12)}`;
 const netId = (n: number) => fakeUuid(0x6e657477, n);
 const vmPort = (c: number, j: number) => fakeUuid(0x706f7274, c * 64 + j);
 const sparePort = (n: number) => fakeUuid(0x73706172, n);
@@ -318,11 +315,12 @@ async function parent(): Promise<void> {
         remote: cluster!.relayRemotes[i % R]!,
         real: mode !== 'all' || i < SAMPLE,
       }));
-      // all: the real sessions alone in worker 0 (their memory measured alone)
+      // all: the real sessions alone in worker 0 (their memory measured
+      // alone) when there is more than one worker
       const slices: AgentPlan[][] = Array.from({ length: W }, () => []);
-      if (mode === 'all') {
+      if (mode === 'all' && W > 1) {
         slices[0] = plans.filter((p) => p.real);
-        plans.filter((p) => !p.real).forEach((p, i) => slices[1 + (i % Math.max(1, W - 1))]!.push(p));
+        plans.filter((p) => !p.real).forEach((p, i) => slices[1 + (i % (W - 1))]!.push(p));
       } else plans.forEach((p, i) => slices[i % W]!.push(p));
       for (let i = 0; i < W; i++) workers.push(new Worker());
       await Promise.all(workers.map((w) => w.next()));
@@ -652,32 +650,23 @@ async function fill(remote: string, N: number, NETWORKS: number, PORTS: number):
   ): WireOperation => {
     const ip = `${subnet(n)}.${10 + (k % 240)}`;
     const mac = `fa:16:3e:${hex(n & 255, 2)}:${hex((k >> 8) & 255, 2)}:${hex(k & 255, 2)}`;
-    return op.insert('Port_Binding', {
-      logical_port: logicalPort,
-      datapath: uuid(dpUuids[n]!),
-      tunnel_key: ++tunnelKey[n]!,
-      mac: `${mac} ${ip}`,
-      port_security: `${mac} ${ip}`,
-      up: chassis !== undefined,
-      ...(chassis !== undefined && { chassis: uuid(chassis) }),
-      options: map({ 'requested-chassis': `compute-${host}` }),
-      external_ids: map({
-        'neutron:cidrs': `${ip}/24`,
-        'neutron:device_id': fakeUuid(0x64657669, k),
-        'neutron:device_owner': 'compute:nova',
-        'neutron:host_id': `compute-${host}`,
-        'neutron:mtu': '',
-        'neutron:network_name': `neutron-${netId(n)}`,
-        'neutron:port_capabilities': '',
-        'neutron:port_name': '',
-        'neutron:project_id': projects[k % projects.length]!,
-        'neutron:revision_number': '4',
-        'neutron:security_group_ids': fakeUuid(0x73670000, k % 20),
-        'neutron:subnet_pool_addr_scope4': '',
-        'neutron:subnet_pool_addr_scope6': '',
-        'neutron:vnic_type': 'normal',
+    return op.insert(
+      'Port_Binding',
+      vmPortBindingRow({
+        logicalPort,
+        datapath: dpUuids[n]!,
+        tunnelKey: ++tunnelKey[n]!,
+        mac,
+        ip,
+        chassis,
+        options: { 'requested-chassis': `compute-${host}` },
+        host: `compute-${host}`,
+        deviceId: fakeUuid(0x64657669, k),
+        networkId: netId(n),
+        projectId: projects[k % projects.length]!,
+        securityGroup: fakeUuid(0x73670000, k % 20),
       }),
-    });
+    );
   };
   const netOps: WireOperation[] = [];
   for (let n = 0; n < NETWORKS; n++) {

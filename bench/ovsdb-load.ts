@@ -31,11 +31,11 @@ import {
   connectTransport,
   map,
   op,
-  uuid,
   type TransportFactory,
   type WireOperation,
 } from '../src/ovsdb/index.js';
 import { destroyOvsdbServer, startOvsdbServer } from '../test/support/ovsdb-server.js';
+import { fakeUuid, hex, vmPortBindingRow } from './lib/neutron-rows.js';
 
 const arg = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(`--${name}`);
@@ -261,9 +261,6 @@ async function fill(remote: string, datapaths: number, ports: number): Promise<v
   const client = new OvsdbClient({ remote, database: 'OVN_Southbound', probeIntervalMs: 0 });
   client.monitor({ SB_Global: {} });
   await client.start();
-  const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
-  const fakeUuid = (prefix: number, n: number): string =>
-    `${hex(prefix, 8)}-${hex(n >>> 16, 4)}-4${hex(n & 0xfff, 3)}-8${hex(n % 4096, 3)}-${hex((n * 2654435761) % 2 ** 48, 12)}`;
 
   const dpOps: WireOperation[] = [];
   for (let d = 0; d < datapaths; d++) {
@@ -300,31 +297,23 @@ async function fill(remote: string, datapaths: number, ports: number): Promise<v
       const ip = `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255 || 1}`;
       const mac = `fa:16:3e:${hex((p >> 16) & 255, 2)}:${hex((p >> 8) & 255, 2)}:${hex(p & 255, 2)}`;
       ops.push(
-        op.insert('Port_Binding', {
-          logical_port: port,
-          datapath: uuid(dpUuids[d]!),
-          tunnel_key: (p % perDp) + 1,
-          mac: `${mac} ${ip}`,
-          port_security: `${mac} ${ip}`,
-          up: true,
-          options: map({ requested_chassis: `compute-${p % 100}` }),
-          external_ids: map({
-            'neutron:cidrs': `${ip}/24`,
-            'neutron:device_id': device,
-            'neutron:device_owner': 'compute:nova',
-            'neutron:host_id': `compute-${p % 100}`,
-            'neutron:mtu': '',
-            'neutron:network_name': `neutron-${fakeUuid(0x6e657477, d)}`,
-            'neutron:port_capabilities': '',
-            'neutron:port_name': '',
-            'neutron:project_id': projects[p % projects.length]!,
-            'neutron:revision_number': '4',
-            'neutron:security_group_ids': fakeUuid(0x73670000, p % 20),
-            'neutron:subnet_pool_addr_scope4': '',
-            'neutron:subnet_pool_addr_scope6': '',
-            'neutron:vnic_type': 'normal',
+        op.insert(
+          'Port_Binding',
+          vmPortBindingRow({
+            logicalPort: port,
+            datapath: dpUuids[d]!,
+            tunnelKey: (p % perDp) + 1,
+            mac,
+            ip,
+            up: true,
+            options: { requested_chassis: `compute-${p % 100}` },
+            host: `compute-${p % 100}`,
+            deviceId: device,
+            networkId: fakeUuid(0x6e657477, d),
+            projectId: projects[p % projects.length]!,
+            securityGroup: fakeUuid(0x73670000, p % 20),
           }),
-        }),
+        ),
       );
     }
     await client.transact(ops);
