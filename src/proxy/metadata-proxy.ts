@@ -77,15 +77,22 @@ export async function createMetadataProxy(options: MetadataProxyOptions): Promis
     holderSocket ?? join(tmpdir(), `ovnmeta-holder-${process.pid}-${randomBytes(4).toString('hex')}.sock`),
     helperTimeoutMs,
   );
-  const relay = await NovaRelay.create(resolved.nova);
-  const app = await createMetadataApp({
-    identity: resolved.identity,
-    relay,
-    limits: resolved.limits,
-    logger: resolved.logger,
-    metrics: resolved.metrics,
-  });
-  return new MetadataProxyServer(resolved, holder, relay, app);
+  try {
+    const relay = await NovaRelay.create(resolved.nova);
+    const app = await createMetadataApp({
+      identity: resolved.identity,
+      relay,
+      limits: resolved.limits,
+      logger: resolved.logger,
+      metrics: resolved.metrics,
+    });
+    return new MetadataProxyServer(resolved, holder, relay, app);
+  } catch (err) {
+    // A private holder started for this proxy must not outlive its failure
+    // (e.g. an unreadable auth_ca_cert); a shared one stays for the next.
+    if (holderSocket === undefined) holder.exit();
+    throw err;
+  }
 }
 
 class MetadataProxyServer implements MetadataProxy {

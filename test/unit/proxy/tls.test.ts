@@ -1,7 +1,7 @@
 // https to nova: verification with auth_ca_cert, nova_metadata_insecure and a
 // client certificate, against certificates made here with openssl.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -132,12 +132,16 @@ describe('https to nova', () => {
     expect(await fetchThrough(mutualNova, { caCert: ca, clientCert: file('client.pem') })).toBe(503);
   });
 
-  it('fails with PROXY_INVALID_OPTIONS when a PEM file cannot be read', async () => {
+  it('fails with PROXY_INVALID_OPTIONS when a PEM file cannot be read, and ends the holder it started', async () => {
+    const holders = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`ovnmeta-holder-${process.pid}-`));
+    const before = holders();
     await expect(
       createMetadataProxy({
         identity: { lookup: () => ({ kind: 'none' }) },
         nova: { protocol: 'https', caCert: file('missing.pem'), sharedSecret: SECRET },
       }),
     ).rejects.toMatchObject({ code: 'PROXY_INVALID_OPTIONS', option: 'auth_ca_cert', retryable: false });
+    // The private listener holder's control socket is gone with it.
+    expect(holders()).toEqual(before);
   });
 });
