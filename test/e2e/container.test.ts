@@ -114,6 +114,11 @@ async function served(): Promise<boolean> {
   return r?.status === 200 && r.body === port.instanceId;
 }
 
+/** The kolla recipe's healthcheck (etc/kolla/), run inside the container. */
+function healthInside(): ReturnType<typeof podman> {
+  return podman(['exec', NAME, 'ovnmeta', 'health', '--config-file', '/etc/neutron/neutron.conf']);
+}
+
 async function logsOf(name: string): Promise<string> {
   const r = await podman(['logs', name]);
   return `${r.stdout}\n${r.stderr}`;
@@ -186,14 +191,7 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
     expect(links.map((l) => l.ifname)).toContain(`tap${net.id.slice(0, 10)}1`);
 
     // The healthcheck of the kolla recipe (etc/kolla/), on the file kolla_start copied.
-    const health = await podman([
-      'exec',
-      NAME,
-      'ovnmeta',
-      'health',
-      '--config-file',
-      '/etc/neutron/neutron.conf',
-    ]);
+    const health = await healthInside();
     expect({ exit: health.exitCode, out: health.stdout + health.stderr }).toMatchObject({ exit: 0 });
     expect(await logsOf(NAME)).toContain('/run/netns is a shared mount');
   });
@@ -207,14 +205,7 @@ describe('the container image, run as kolla-ansible and EDPM run it', () => {
     const logs = await logsOf(NAME);
     const starts = logs.split('ovnmeta agent starting').length - 1;
     expect(starts).toBe(2);
-    const health = await podman([
-      'exec',
-      NAME,
-      'ovnmeta',
-      'health',
-      '--config-file',
-      '/etc/neutron/neutron.conf',
-    ]);
+    const health = await healthInside();
     expect(health.exitCode, health.stdout + health.stderr).toBe(0);
   });
 
