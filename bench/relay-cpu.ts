@@ -8,7 +8,7 @@
 // as the agent builds it, with the agent's metrics hooks and its access log
 // through the CLI's log destination to a file) listening on 127.0.0.1 for
 // one network whose VM is 127.0.0.1, and the ceiling (node:http answering the
-// same body). No namespace, no chassis, no lock: the listener holder the
+// same body); both proxies run with the launcher's V8 flags. No namespace, no chassis, no lock: the listener holder the
 // proxy starts is private. Per connection count, `--rounds` rounds, each
 // running ceiling and proxy back to back (alternating which goes first);
 // the CPU of each server process is read from /proc around its run.
@@ -16,12 +16,15 @@
 // figures are lower; at 1 connection no two requests share an event-loop
 // turn, the closest to the chassis at 10.
 //
-// `--baseline DIR` adds a third side: the proxy of another checkout (its
+// `--node-flags '…'` replaces the launcher's flags of both proxies (e.g. to
+// try a young-generation size, or `--trace-gc`); `--baseline-node-flags`
+// those of the baseline. `--baseline DIR` adds a third side: the proxy of another checkout (its
 // compiled .bench/bench/relay-cpu.js --serve), in the same rounds, to compare
 // two versions of the request path on the same machine at the same time.
 //
 //   npm run bench -- relay-cpu [--connections 1,10,100] [--seconds 3] [--rounds 3]
-//     [--log file|off] [--profile DIR] [--baseline DIR]
+//     [--log file|off] [--profile DIR] [--baseline DIR] [--node-flags '…']
+//     [--baseline-node-flags '…']
 // Last stdout line: {"c1":{"proxyCpuUs":…,"ceilingCpuUs":…,"ratio":…,"rps":…,"ceilingRps":…},…}
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +37,9 @@ import { pino } from 'pino';
 import { AgentMetrics } from '../src/agent/metrics.js';
 import { metricsHooks } from '../src/agent/proxy-options.js';
 import { coalescingDestination } from '../src/cli/log-destination.js';
+import { ListenerHolder } from '../src/proxy/holder-client.js';
 import { createMetadataProxy, IdentityIndex } from '../src/proxy/index.js';
+import { launcherNodeFlags } from './lib/agent-process.js';
 import { median } from './lib/compare.js';
 import { loadFrom, type Run, type RunContext } from './lib/load-run.js';
 import { NovaProcess } from './lib/nova-process.js';
@@ -57,8 +62,8 @@ function userSystemTicks(pid: number | undefined): [number, number] {
   return [Number(fields[11]), Number(fields[12])];
 }
 
-/** `--serve NOVA_PORT LOG`: the proxy, as the agent builds it; prints its port. */
-async function serve(novaPort: number, logTo: string): Promise<void> {
+/** `--serve NOVA_PORT LOG HOLDER`: the proxy, as the agent builds it; prints its port. */
+async function serve(novaPort: number, logTo: string, holderSocket: string): Promise<void> {
   const identity = new IdentityIndex();
   identity.upsertPort({
     key: 'vm',
@@ -78,24 +83,30 @@ async function serve(novaPort: number, logTo: string): Promise<void> {
     logger,
     metrics: metricsHooks(new AgentMetrics()),
     nova: { host: '127.0.0.1', port: novaPort, sharedSecret: SECRET },
-    listen: { ipv4: '127.0.0.1', port: 0 },
+    // A holder at a path of the bench's, which ends it even if this process is killed.
+    listen: { ipv4: '127.0.0.1', port: 0, holderSocket },
   });
   await proxy.ensureListener({ network: 'net', namespace: undefined });
   const address = proxy.listeners()[0]!.addresses[0]!;
-  process.stdout.write(`${address.slice(address.lastIndexOf(':') + 1)}\n`);
+  process.stdout.write(`port ${address.slice(address.lastIndexOf(':') + 1)}\n`);
   process.once('SIGTERM', () => {
     void proxy.close().finally(() => process.exit(0));
   });
 }
 
-/** A child that prints one line (its port) when ready. */
+/** A child that prints `port N` when ready (other lines, e.g. --trace-gc's, go to our stderr). */
 function startPrinting(args: string[]): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (out.includes('\n')) resolve({ child, port: Number(out.trim()) });
+      const lines = out.split('\n');
+      out = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith('port ')) resolve({ child, port: Number(line.slice(5)) });
+        else process.stderr.write(`${line}\n`);
+      }
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}) before listening`)));
   });
@@ -105,7 +116,7 @@ const CEILING =
   `const b = Buffer.from(${JSON.stringify(INSTANCE)});` +
   `const h = { 'content-type': 'text/plain; charset=UTF-8', 'content-length': b.length };` +
   `const s = require('http').createServer((q, r) => { r.writeHead(200, h); r.end(b); });` +
-  `s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  `s.listen(0, '127.0.0.1', () => console.log('port ' + s.address().port));`;
 
 async function main(): Promise<void> {
   const connectionCounts = (option('connections') ?? '1,10,100').split(',').map(Number);
@@ -117,7 +128,10 @@ async function main(): Promise<void> {
   const children = new Set<ChildProcess>();
   const nova = await NovaProcess.start(SECRET);
   try {
+    // The agent's own V8 flags (bin/ovnmeta.js), which size its young generation.
+    const flags = option('node-flags')?.split(' ').filter(Boolean) ?? launcherNodeFlags();
     const proxy = await startPrinting([
+      ...flags,
       ...(profileDir === undefined
         ? []
         : ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '100']),
@@ -125,6 +139,7 @@ async function main(): Promise<void> {
       '--serve',
       String(nova.port),
       logMode === 'off' ? 'off' : join(dir, 'access.log'),
+      join(dir, 'proxy-holder.sock'),
     ]);
     children.add(proxy.child);
     const ceiling = await startPrinting(['-e', CEILING]);
@@ -134,10 +149,12 @@ async function main(): Promise<void> {
       baselineDir === undefined
         ? undefined
         : await startPrinting([
+            ...(option('baseline-node-flags')?.split(' ').filter(Boolean) ?? flags),
             join(baselineDir, '.bench/bench/relay-cpu.js'),
             '--serve',
             String(nova.port),
             logMode === 'off' ? 'off' : join(dir, 'baseline-access.log'),
+            join(dir, 'baseline-holder.sock'),
           ]);
     if (baseline !== undefined) children.add(baseline.child);
     const servers = { proxy, ceiling, ...(baseline === undefined ? {} : { baseline }) };
@@ -196,15 +213,18 @@ async function main(): Promise<void> {
       };
       log(`${connections} connections: ${JSON.stringify(result[`c${connections}`])}`);
     }
-    proxy.child.kill('SIGTERM');
-    await new Promise((resolve) => proxy.child.once('exit', resolve));
+    for (const { child } of [proxy, ...(baseline === undefined ? [] : [baseline])]) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
     console.log(JSON.stringify({ log: logMode, seconds, rounds, ...result }));
   } finally {
     for (const child of children) child.kill('SIGKILL');
+    for (const holder of ['proxy-holder.sock', 'baseline-holder.sock']) ListenerHolder.end(join(dir, holder));
     nova.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === '--serve') await serve(Number(process.argv[3]), process.argv[4]!);
+if (process.argv[2] === '--serve') await serve(Number(process.argv[3]), process.argv[4]!, process.argv[5]!);
 else await main();

@@ -36,12 +36,22 @@ const enum State {
 }
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
+const EMPTY = Buffer.alloc(0);
 const DIGITS = /^\d{1,15}$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A CR not before an LF, or an LF not after a CR. */
-const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
+/** What node refuses in a header value (the VM gets Content-Type and Content-Encoding back). */
+const INVALID_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
+
+const enum Header {
+  Other,
+  ContentType,
+  ContentEncoding,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  KeepAlive,
+}
 
 export class ResponseParser {
   #state = State.Head;
@@ -53,7 +63,9 @@ export class ResponseParser {
   /** A chunk-size or trailer line that spans several reads. */
   #line = '';
   #trailerBytes = 0;
-  #chunks: Buffer[] = [];
+  /** The body: its first piece, and the others when it came in several. */
+  #first: Buffer | undefined;
+  #more: Buffer[] | undefined;
   #length = 0;
 
   status = 0;
@@ -74,7 +86,8 @@ export class ResponseParser {
     this.#remaining = 0;
     this.#line = '';
     this.#trailerBytes = 0;
-    this.#chunks = [];
+    this.#first = undefined;
+    this.#more = undefined;
     this.#length = 0;
     this.status = 0;
     this.contentType = undefined;
@@ -95,8 +108,9 @@ export class ResponseParser {
 
   /** The whole body, once done. */
   body(): Buffer {
-    const chunks = this.#chunks;
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#length);
+    if (this.#first === undefined) return EMPTY;
+    if (this.#more === undefined) return this.#first;
+    return Buffer.concat([this.#first, ...this.#more], this.#length);
   }
 
   /** Feeds the next bytes of the connection; true once the answer is complete. */
@@ -148,7 +162,8 @@ export class ResponseParser {
 
   #push(piece: Buffer): void {
     if (piece.length === 0) return;
-    this.#chunks.push(piece);
+    if (this.#first === undefined) this.#first = piece;
+    else (this.#more ??= []).push(piece);
     this.#length += piece.length;
   }
 
@@ -181,95 +196,107 @@ export class ResponseParser {
   }
 
   #parseHead(head: string): void {
-    if (BARE_CR_OR_LF.test(head))
-      throw new ResponseParseError('HPE_LF_EXPECTED', 'a bare CR or LF in the response head');
-    const lines = head.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0]!);
-    if (status === null) {
+    // Status line: HTTP/1.x SP 3DIGIT [SP reason], checked a character at a
+    // time (no split, no regular expression: one answer per request).
+    const statusEnd = lineEnd(head, 0);
+    const minor = head.charCodeAt(7);
+    const s0 = head.charCodeAt(9);
+    const s1 = head.charCodeAt(10);
+    const s2 = head.charCodeAt(11);
+    if (
+      !head.startsWith('HTTP/1.') ||
+      (minor !== 0x30 && minor !== 0x31) ||
+      head.charCodeAt(8) !== 0x20 ||
+      !(s0 >= 0x31 && s0 <= 0x39 && isDigit(s1) && isDigit(s2)) ||
+      (statusEnd > 12 && head.charCodeAt(12) !== 0x20)
+    ) {
       throw new ResponseParseError(
         'HPE_INVALID_CONSTANT',
-        `not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 64))}`,
+        `not an HTTP/1.x status line: ${JSON.stringify(head.slice(0, Math.min(statusEnd, 64)))}`,
       );
     }
-    const code = Number(status[2]);
-    let keepAlive = status[1] === '1';
+    for (let i = 13; i < statusEnd; i++) {
+      const c = head.charCodeAt(i);
+      if (c === 0x0a || c === 0x0d)
+        throw new ResponseParseError('HPE_LF_EXPECTED', 'a bare CR or LF in the status line');
+    }
+    const code = (s0 - 0x30) * 100 + (s1 - 0x30) * 10 + (s2 - 0x30);
+    const http10 = minor === 0x30;
+    let keepAlive = !http10;
     let contentLength: number | undefined;
     let chunked = false;
     let transferEncoding = false;
     let contentType: string | undefined;
     let contentEncoding: string | undefined;
     let keepAliveTimeoutMs: number | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      const first = line.charCodeAt(0);
-      const beforeColon = line.charCodeAt(colon - 1);
-      if (colon <= 0 || first === 0x20 || first === 0x09 || beforeColon === 0x20 || beforeColon === 0x09) {
+    for (let at = statusEnd + 2; at < head.length;) {
+      const end = lineEnd(head, at);
+      const colon = head.indexOf(':', at);
+      const first = head.charCodeAt(at);
+      const beforeColon = head.charCodeAt(colon - 1);
+      if (
+        colon <= at ||
+        colon >= end ||
+        first === 0x20 ||
+        first === 0x09 ||
+        beforeColon === 0x20 ||
+        beforeColon === 0x09
+      ) {
         throw new ResponseParseError(
           'HPE_INVALID_HEADER_TOKEN',
-          `malformed header line ${JSON.stringify(line.slice(0, 64))}`,
+          `malformed header line ${JSON.stringify(head.slice(at, Math.min(end, at + 64)))}`,
         );
       }
-      // Only six names matter: compare lengths before lowercasing.
-      switch (colon) {
-        case 10:
-        case 12:
-        case 14:
-        case 16:
-        case 17:
-          break;
-        default:
-          continue;
-      }
-      const name = line.slice(0, colon).toLowerCase();
-      if (!TOKEN.test(name)) {
-        throw new ResponseParseError(
-          'HPE_INVALID_HEADER_TOKEN',
-          `malformed header name ${JSON.stringify(name)}`,
-        );
-      }
-      const value = trimOws(line.slice(colon + 1));
-      switch (name) {
-        case 'content-type':
-          contentType ??= value;
-          break;
-        case 'content-encoding':
-          contentEncoding ??= value;
-          break;
-        case 'content-length': {
-          if (!DIGITS.test(value)) {
-            throw new ResponseParseError(
-              'HPE_INVALID_CONTENT_LENGTH',
-              `invalid Content-Length ${JSON.stringify(value)}`,
-            );
+      // Only six names matter: their lengths first, then the letters.
+      const name = knownHeader(head, at, colon - at);
+      if (name !== Header.Other) {
+        const value = trimOws(head.slice(colon + 1, end));
+        switch (name) {
+          case Header.ContentType:
+            contentType ??= checkedValue(value);
+            break;
+          case Header.ContentEncoding:
+            contentEncoding ??= checkedValue(value);
+            break;
+          case Header.ContentLength: {
+            if (!DIGITS.test(value)) {
+              throw new ResponseParseError(
+                'HPE_INVALID_CONTENT_LENGTH',
+                `invalid Content-Length ${JSON.stringify(value)}`,
+              );
+            }
+            const n = Number(value);
+            if (contentLength !== undefined && contentLength !== n) {
+              throw new ResponseParseError(
+                'HPE_UNEXPECTED_CONTENT_LENGTH',
+                'different Content-Length values',
+              );
+            }
+            contentLength = n;
+            break;
           }
-          const n = Number(value);
-          if (contentLength !== undefined && contentLength !== n) {
-            throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'different Content-Length values');
+          case Header.TransferEncoding: {
+            transferEncoding = true;
+            const codings = value.toLowerCase().split(',');
+            // chunked counts only as the final coding (RFC 9112 §6.3).
+            chunked = trimOws(codings[codings.length - 1]!) === 'chunked';
+            break;
           }
-          contentLength = n;
-          break;
-        }
-        case 'transfer-encoding': {
-          transferEncoding = true;
-          const codings = value.toLowerCase().split(',');
-          // chunked counts only as the final coding (RFC 9112 §6.3).
-          chunked = trimOws(codings[codings.length - 1]!) === 'chunked';
-          break;
-        }
-        case 'connection':
-          for (const token of value.toLowerCase().split(',')) {
-            const t = trimOws(token);
-            if (t === 'close') keepAlive = false;
-            else if (t === 'keep-alive' && status[1] === '0') keepAlive = true;
+          case Header.Connection:
+            for (const token of value.toLowerCase().split(',')) {
+              const t = trimOws(token);
+              if (t === 'close') keepAlive = false;
+              else if (t === 'keep-alive' && http10) keepAlive = true;
+            }
+            break;
+          case Header.KeepAlive: {
+            const m = KEEP_ALIVE_TIMEOUT.exec(value);
+            if (m !== null) keepAliveTimeoutMs = Number(m[1]) * 1000;
+            break;
           }
-          break;
-        case 'keep-alive': {
-          const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value);
-          if (m !== null) keepAliveTimeoutMs = Number(m[1]) * 1000;
-          break;
         }
       }
+      at = end + 2;
     }
     if (code < 200) {
       if (code === 101) throw new ResponseParseError('HPE_UPGRADE', 'nova switched protocols (101)');
@@ -337,6 +364,51 @@ export class ResponseParser {
     }
     return eol + 1;
   }
+}
+
+/** Where the line starting at `at` ends (its CR), or the end of the head. */
+function lineEnd(head: string, at: number): number {
+  const end = head.indexOf('\r\n', at);
+  return end === -1 ? head.length : end;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Which of the six names the header at `at` (`length` characters) has, in any case. */
+function knownHeader(head: string, at: number, length: number): Header {
+  switch (length) {
+    case 10:
+      if (sameName(head, at, 'connection')) return Header.Connection;
+      if (sameName(head, at, 'keep-alive')) return Header.KeepAlive;
+      return Header.Other;
+    case 12:
+      return sameName(head, at, 'content-type') ? Header.ContentType : Header.Other;
+    case 14:
+      return sameName(head, at, 'content-length') ? Header.ContentLength : Header.Other;
+    case 16:
+      return sameName(head, at, 'content-encoding') ? Header.ContentEncoding : Header.Other;
+    case 17:
+      return sameName(head, at, 'transfer-encoding') ? Header.TransferEncoding : Header.Other;
+    default:
+      return Header.Other;
+  }
+}
+
+/** ASCII case-insensitive match of `lower` (lower case letters and '-') at `at`. */
+function sameName(head: string, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((head.charCodeAt(at + i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function checkedValue(value: string): string {
+  if (INVALID_VALUE.test(value)) {
+    throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'a control character in a header value');
+  }
+  return value;
 }
 
 /** Without leading and trailing spaces and tabs (RFC 9110 OWS). */

@@ -5,10 +5,11 @@
 // One pool of keep-alive connections (nova-pool.ts) serves every network: the
 // origin never changes, so a request costs one head string written in one go
 // (requestHead: the bytes undici wrote before, header for header), one small
-// call object and (for a new instance) one HMAC, cached by instance id; the
-// answer is read by a pure parser (http1-response.ts). Because neutron opens
-// a fresh connection per request and we do not, an idempotent request that
-// meets a keep-alive connection nova just closed is retried once.
+// call object and, for a new instance, one HMAC: a VM's four header lines are
+// built once and cached by instance id. The answer is read by a pure parser
+// (http1-response.ts). Because neutron opens a fresh connection per request
+// and we do not, an idempotent request that meets a keep-alive connection
+// nova just closed is retried once.
 
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -50,7 +51,7 @@ export const RELAYED_STATUSES: ReadonlySet<number> = new Set([200, 400, 403, 404
 const RETRY_ONCE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Methods that carry `content-length: 0` without a body (as undici sent them). */
 const PAYLOAD_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-const SIGNATURE_CACHE_LIMIT = 4096;
+const IDENTITY_CACHE_LIMIT = 4096;
 /** What undici refused in a request target and in a header value. */
 const INVALID_PATH = /[^\u0021-\u00ff]/;
 const INVALID_HEADER_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
@@ -89,9 +90,18 @@ export function requestHead(
   headers: NovaHeaders,
   bodyLength: number | undefined,
 ): string {
+  return headStart(method, path, host) + identityLines(headers) + headEnd(method, bodyLength);
+}
+
+/** Request line, host and connection. Throws on a path undici refused. */
+function headStart(method: string, path: string, host: string): string {
   if (INVALID_PATH.test(path))
     throw new TypeError(`invalid request path ${JSON.stringify(path.slice(0, 64))}`);
-  const { sourceIp, instanceId, projectId, signature } = headers;
+  return `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: ${method === 'HEAD' ? 'close' : 'keep-alive'}\r\n`;
+}
+
+/** The four headers of ours: the same for every request of one VM. Throws on a value undici refused. */
+function identityLines({ sourceIp, instanceId, projectId, signature }: NovaHeaders): string {
   if (
     INVALID_HEADER_VALUE.test(sourceIp) ||
     INVALID_HEADER_VALUE.test(instanceId) ||
@@ -99,17 +109,22 @@ export function requestHead(
   ) {
     throw new TypeError('invalid character in a header value');
   }
-  const length =
-    bodyLength !== undefined
-      ? `content-length: ${bodyLength}\r\n`
-      : PAYLOAD_METHODS.has(method)
-        ? 'content-length: 0\r\n'
-        : '';
   return (
-    `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: ${method === 'HEAD' ? 'close' : 'keep-alive'}\r\n` +
     `x-forwarded-for: ${sourceIp}\r\nx-instance-id: ${instanceId}\r\nx-tenant-id: ${projectId}\r\n` +
-    `x-instance-id-signature: ${signature}\r\n${length}\r\n`
+    `x-instance-id-signature: ${signature}\r\n`
   );
+}
+
+function headEnd(method: string, bodyLength: number | undefined): string {
+  if (bodyLength !== undefined) return `content-length: ${bodyLength}\r\n\r\n`;
+  return PAYLOAD_METHODS.has(method) ? 'content-length: 0\r\n\r\n' : '\r\n';
+}
+
+/** A VM's identity lines, built (and its instance id signed) once. */
+interface Identity {
+  readonly sourceIp: string;
+  readonly projectId: string;
+  readonly lines: string;
 }
 
 /** Where a relayed request ends: exactly one of the two is called, once. */
@@ -126,7 +141,8 @@ export class NovaRelay {
   readonly #timeoutMs: number;
   /** The Host header: the origin's host, with the port unless it is the scheme's default. */
   readonly #host: string;
-  readonly #signatures = new Map<string, string>();
+  /** By instance id: its signature and identity lines, built once. */
+  readonly #identities = new Map<string, Identity>();
 
   private constructor(nova: NovaOptions, pool: NovaPool) {
     this.origin = novaOrigin(nova);
@@ -189,18 +205,10 @@ export class NovaRelay {
   forward(request: RelayRequest, sink: RelaySink): void {
     let head: string;
     try {
-      head = requestHead(
-        request.method,
-        request.path,
-        this.#host,
-        {
-          sourceIp: request.sourceIp,
-          instanceId: request.instanceId,
-          projectId: request.projectId,
-          signature: this.#sign(request.instanceId),
-        },
-        request.body?.length,
-      );
+      head =
+        headStart(request.method, request.path, this.#host) +
+        this.#identity(request).lines +
+        headEnd(request.method, request.body?.length);
     } catch (error) {
       sink.failed(new ProxyNovaBadResponseError(this.origin, (error as Error).message, { cause: error }));
       return;
@@ -218,14 +226,19 @@ export class NovaRelay {
     this.#pool.dispatch(call);
   }
 
-  #sign(instanceId: string): string {
-    let signature = this.#signatures.get(instanceId);
-    if (signature === undefined) {
-      if (this.#signatures.size >= SIGNATURE_CACHE_LIMIT) this.#signatures.clear();
-      signature = signInstanceId(this.#secret, instanceId);
-      this.#signatures.set(instanceId, signature);
+  #identity({ instanceId, sourceIp, projectId }: RelayRequest): Identity {
+    let identity = this.#identities.get(instanceId);
+    if (identity === undefined || identity.sourceIp !== sourceIp || identity.projectId !== projectId) {
+      if (this.#identities.size >= IDENTITY_CACHE_LIMIT) this.#identities.clear();
+      const signature = signInstanceId(this.#secret, instanceId);
+      identity = {
+        sourceIp,
+        projectId,
+        lines: identityLines({ sourceIp, instanceId, projectId, signature }),
+      };
+      this.#identities.set(instanceId, identity);
     }
-    return signature;
+    return identity;
   }
 
   /** @internal */

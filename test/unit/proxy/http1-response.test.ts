@@ -206,6 +206,11 @@ describe('ResponseParser', () => {
     ['a space before the colon', 'HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['a bare LF', 'HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n', 'HPE_LF_EXPECTED'],
     [
+      'a control character in a header the VM gets back',
+      'HTTP/1.1 200 OK\r\nContent-Type: text/plain\nX-Evil: 1\r\nContent-Length: 0\r\n\r\n',
+      'HPE_INVALID_HEADER_TOKEN',
+    ],
+    [
       'a Content-Length that is not a number',
       'HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n',
       'HPE_INVALID_CONTENT_LENGTH',

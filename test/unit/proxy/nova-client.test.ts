@@ -171,6 +171,29 @@ describe('the relay client', () => {
     );
   });
 
+  it("follows a VM's new address or project under the same instance id", async () => {
+    const nova = await rawNova((_request, socket) => socket.write(ok('x')));
+    const relay = await relayTo(nova.port);
+    await ask(relay);
+    await new Promise((resolve) =>
+      relay.forward(
+        {
+          method: 'GET',
+          path: '/',
+          body: undefined,
+          sourceIp: '10.0.0.9',
+          instanceId: 'inst-1',
+          projectId: 'proj-2',
+        },
+        { relayed: resolve, failed: resolve },
+      ),
+    );
+    expect(nova.requests[0]).toContain('x-forwarded-for: 10.0.0.5\r\n');
+    expect(nova.requests[1]).toContain(
+      'x-forwarded-for: 10.0.0.9\r\nx-instance-id: inst-1\r\nx-tenant-id: proj-2\r\n',
+    );
+  });
+
   it('sends a body after its head', async () => {
     const nova = await rawNova((_request, socket) => socket.write(ok('stored')));
     const relay = await relayTo(nova.port);
