@@ -283,15 +283,27 @@ export class ResponseParser {
             break;
           }
           case Header.Connection:
-            for (const token of value.toLowerCase().split(',')) {
-              const t = trimOws(token);
-              if (t === 'close') keepAlive = false;
-              else if (t === 'keep-alive' && http10) keepAlive = true;
+            // The usual single token without a split.
+            if (value.length === 10 && sameName(value, 0, 'keep-alive')) {
+              if (http10) keepAlive = true;
+            } else if (value.length === 5 && sameName(value, 0, 'close')) {
+              keepAlive = false;
+            } else {
+              for (const token of value.toLowerCase().split(',')) {
+                const t = trimOws(token);
+                if (t === 'close') keepAlive = false;
+                else if (t === 'keep-alive' && http10) keepAlive = true;
+              }
             }
             break;
           case Header.KeepAlive: {
-            const m = KEEP_ALIVE_TIMEOUT.exec(value);
-            if (m !== null) keepAliveTimeoutMs = Number(m[1]) * 1000;
+            // node's own `timeout=5` without a regular expression.
+            const seconds = value.startsWith('timeout=') ? digitsFrom(value, 8) : undefined;
+            if (seconds !== undefined) keepAliveTimeoutMs = seconds * 1000;
+            else {
+              const m = KEEP_ALIVE_TIMEOUT.exec(value);
+              if (m !== null) keepAliveTimeoutMs = Number(m[1]) * 1000;
+            }
             break;
           }
         }
@@ -370,6 +382,18 @@ export class ResponseParser {
 function lineEnd(head: string, at: number): number {
   const end = head.indexOf('\r\n', at);
   return end === -1 ? head.length : end;
+}
+
+/** The number written from `at` to the end of `text` (1-9 digits), or undefined. */
+function digitsFrom(text: string, at: number): number | undefined {
+  if (at >= text.length || text.length - at > 9) return undefined;
+  let n = 0;
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) return undefined;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
 }
 
 function isDigit(c: number): boolean {
