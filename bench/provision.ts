@@ -21,12 +21,15 @@
 // 100-network cold start, about 1.2 s from binding to metadata served.
 //
 //   npm run bench -- provision [--networks 100] [--binds 10] [--workers N] [--resync S]
+//     [--profile-agent DIR] [--keep-agent-log FILE]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, cpuSeconds, sample } from './lib/agent-process.js';
+import { profilerPreload } from './lib/agent-probe.js';
 import { checkServed, servedAt, whyNotServed } from './lib/metadata-check.js';
 import { numberArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
@@ -48,6 +51,14 @@ const BINDS = arg('binds', 10);
 const WORKERS = process.argv.includes('--workers') ? arg('workers', 8) : undefined;
 /** The agent's resync_interval; a short one shows what a full pass does to a new binding. */
 const RESYNC = process.argv.includes('--resync') ? arg('resync', 300) : undefined;
+/** Profiling aid, as in the throughput bench: DIR/agent-<pid>.cpuprofile when the agent exits. */
+const PROFILE_DIR = process.argv.includes('--profile-agent')
+  ? process.argv[process.argv.indexOf('--profile-agent') + 1]
+  : undefined;
+/** The agent's JSON log is copied here before the chassis (and its directory) goes. */
+const KEEP_LOG = process.argv.includes('--keep-agent-log')
+  ? process.argv[process.argv.indexOf('--keep-agent-log') + 1]
+  : undefined;
 const SECRET = `bench-${process.pid}`;
 const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };
 
@@ -86,6 +97,7 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await made.agent?.stop().catch(() => undefined);
+    if (KEEP_LOG !== undefined && made.agent !== undefined) await copyFile(made.agent.logFile, KEEP_LOG);
     await made.observer?.close();
     await made.nova?.close().catch(() => undefined);
     await removeFromHost(made.networks).catch((err) => log(`host cleanup: ${String(err)}`));
@@ -160,12 +172,21 @@ async function coldStart(chassis: Chassis, observer: Observer, nova: FakeNova, n
   const idlePerSecond = Object.fromEntries(
     Object.entries(daemonsBefore).map(([d, v]) => [d, round((v - idleFrom[d]!) / 2, 2)]),
   );
-  const agent = (made.agent = await AgentProcess.spawn(chassis, {
-    novaPort: nova.port,
-    secret: SECRET,
-    workers: WORKERS,
-    resyncSeconds: RESYNC,
-  }));
+  // Nothing else is spawned meanwhile: only the agent (and its holder) get the profiler.
+  const ownNodeOptions = process.env.NODE_OPTIONS;
+  if (PROFILE_DIR !== undefined) process.env.NODE_OPTIONS = `--import=${await profilerPreload(PROFILE_DIR)}`;
+  let agent: AgentProcess;
+  try {
+    agent = made.agent = await AgentProcess.spawn(chassis, {
+      novaPort: nova.port,
+      secret: SECRET,
+      workers: WORKERS,
+      resyncSeconds: RESYNC,
+    });
+  } finally {
+    if (ownNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = ownNodeOptions;
+  }
   let plumbedCount = 0;
   const progress = setInterval(() => log(`  ${plumbedCount}/${networks.length} plumbed`), 2000);
   let times: number[];
