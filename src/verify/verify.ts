@@ -2,8 +2,8 @@
  * `ovnmeta verify`: gathers what the chassis has and judges it against what
  * the agent would want (desiredNetwork over the same SB rows), network by
  * network. Read-only: it opens the two databases as a monitor, starts a
- * private ovn-trace daemon, reads the kernel (inspectPlumbing, one
- * `ip -json` per namespace), dumps table 0 of the integration bridge once,
+ * private ovn-trace daemon, reads the kernel (inspectPlumbing, in-process
+ * rtnetlink dumps per namespace), dumps table 0 of the integration bridge once,
  * and makes HTTP requests; it never writes anything.
  *
  *   OVS db ─ who we are, OVS ports ──┐
