@@ -30,7 +30,7 @@ import { startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, cpuSeconds, sample } from './lib/agent-process.js';
 import { profilerPreload } from './lib/agent-probe.js';
-import { checkServed, servedAt, whyNotServed } from './lib/metadata-check.js';
+import { checkServed, localportFlowAt, servedAt, whyNotServed } from './lib/metadata-check.js';
 import { numberArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
 import { withTimeout } from './lib/host-probe.js';
@@ -251,6 +251,7 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
     plugToPlumbedMs: number;
     plugToBoundMs: number;
     bindToServedMs: number;
+    bindToLocalportFlowMs: number;
   }[] = [];
   for (let i = 0; i < count; i++) {
     const net = planNetwork(first + i);
@@ -264,8 +265,10 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
     const plugged = performance.now();
     await plugVms(chassis, [net]);
     const bound = await withTimeout(observer.bound(net), 60_000, `VM port of ${net.id} bound`);
+    const flow = localportFlowAt(chassis, net);
     const plumbed = await withTimeout(observer.plumbed(net), 120_000, `network ${net.id} plumbed`);
     const served = await servedAt(net);
+    const flowAt = await flow;
     const listener = made.agent!.listenerReadyAt(net.id);
     if (served === undefined) log(`  not served in 60 s: ${await whyNotServed(chassis, made.agent!, net)}`);
     const row = {
@@ -274,9 +277,10 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
       plugToPlumbedMs: round(plumbed - plugged, 1),
       plugToBoundMs: round(bound - plugged, 1),
       bindToServedMs: served === undefined ? NaN : round(served - bound, 1),
+      bindToLocalportFlowMs: flowAt === undefined ? NaN : round(flowAt - bound, 1),
     };
     log(
-      `bind ${i + 1}/${count}: bound→plumbed ${row.bindToPlumbedMs} ms, bound→served ${row.bindToServedMs} ms (plug→bound ${row.plugToBoundMs} ms)`,
+      `bind ${i + 1}/${count}: bound→plumbed ${row.bindToPlumbedMs} ms, bound→localport flows ${row.bindToLocalportFlowMs} ms, bound→served ${row.bindToServedMs} ms (plug→bound ${row.plugToBoundMs} ms)`,
     );
     rows.push(row);
   }
@@ -285,6 +289,7 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
     bindToPlumbedMs: of('bindToPlumbedMs'),
     bindToListenerMs: of('bindToListenerMs'),
     bindToServedMs: of('bindToServedMs'),
+    bindToLocalportFlowMs: of('bindToLocalportFlowMs'),
     plugToPlumbedMs: of('plugToPlumbedMs'),
     plugToBoundMs: of('plugToBoundMs'),
   };
