@@ -21,7 +21,13 @@
 // 100-network cold start, about 1.2 s from binding to metadata served.
 //
 //   npm run bench -- provision [--networks 100] [--binds 10] [--workers N] [--resync S]
-//     [--profile-agent DIR] [--keep-agent-log FILE]
+//     [--profile-agent DIR] [--keep-agent-log FILE] [--no-requested-chassis]
+//
+// The VM ports carry options:requested-chassis (this chassis), as neutron
+// writes them once nova has bound a port and before the VIF is plugged: the
+// agent prepares a network from then on, so at *bound* its metadata path is
+// usually ready. --no-requested-chassis leaves it out (an older neutron, or
+// a port bound without a host): the agent starts at *bound*.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
@@ -59,6 +65,7 @@ const PROFILE_DIR = process.argv.includes('--profile-agent')
 const KEEP_LOG = process.argv.includes('--keep-agent-log')
   ? process.argv[process.argv.indexOf('--keep-agent-log') + 1]
   : undefined;
+const REQUESTED_CHASSIS = !process.argv.includes('--no-requested-chassis');
 const SECRET = `bench-${process.pid}`;
 const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };
 
@@ -134,7 +141,7 @@ function foreignAgentNamespaces(): string[] {
 async function buildTopology(chassis: Chassis, observer: Observer, networks: BenchNetwork[]): Promise<void> {
   made.networks.push(...networks);
   const t = performance.now();
-  await writeNorthbound(chassis, networks);
+  await writeNorthbound(chassis, networks, { requestedChassis: REQUESTED_CHASSIS });
   await prepareVms(networks);
   observer.watch(networks);
   await plugVms(chassis, networks);
@@ -256,7 +263,7 @@ async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number
   for (let i = 0; i < count; i++) {
     const net = planNetwork(first + i);
     made.networks.push(net);
-    await writeNorthbound(chassis, [net]);
+    await writeNorthbound(chassis, [net], { requestedChassis: REQUESTED_CHASSIS });
     await prepareVms([net]);
     observer.watch([net]);
     // The Port_Binding exists before the plug: what is measured starts at the binding.
@@ -340,6 +347,7 @@ async function main(): Promise<void> {
     },
     ...(bind ?? {}),
     binds: BINDS,
+    requestedChassis: REQUESTED_CHASSIS,
     agentPeakRssMb: round(memory.peakRssMb, 1),
     reconciles,
     meanReconcileMs: reconciles > 0 ? round((reconcileSeconds / reconciles) * 1000, 1) : undefined,

@@ -20,6 +20,7 @@ import {
   agentIdFor,
   decideRole,
   desiredNetwork,
+  isBoundTo,
   localChassis,
   needsChecksumFill,
   ovsSsl,
@@ -210,8 +211,12 @@ interface GatherContext {
   readonly namespaceEnv: Partial<NamespaceEnv> | undefined;
 }
 
+/** The network's VM ports bound here: the ones a trace and a request can be made for (a port only requested here is not plugged yet). */
 function localPortsOf(sb: SbSnapshot, networkId: string): readonly PortBinding[] {
-  return sb.view.inputs(networkId, sb.chassis).localPorts;
+  const chassis = sb.chassis;
+  return chassis === undefined
+    ? []
+    : sb.view.inputs(networkId, chassis).localPorts.filter((p) => isBoundTo(p, chassis));
 }
 
 async function observeNetwork(
