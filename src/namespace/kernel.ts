@@ -129,6 +129,7 @@ function receive(fd, seq, dump) {
   for (;;) {
     const n = c.recv(fd, replyBuf, replyBuf.length, 0);
     if (n < 0) throw new Failed('netlink recv');
+    if (n === 0) throw new Failed('netlink recv', 'EPIPE');
     let at = 0, done = false;
     while (at + 16 <= n) {
       const len = replyBuf.readUInt32LE(at), type = replyBuf.readUInt16LE(at + 4);
