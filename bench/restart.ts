@@ -56,7 +56,7 @@ import {
   type NeutronAgent,
   type NeutronFiles,
 } from '../test/support/neutron-agent.js';
-import { AgentProcess, MAIN } from './lib/agent-process.js';
+import { AgentProcess, holderSocketOf, MAIN } from './lib/agent-process.js';
 import { numberArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
 import { VM_LOOP_SCRIPT, type VmLoopEvent, type VmLoopSpec } from './lib/vm-loop.js';
@@ -89,14 +89,12 @@ const made: {
   swapDir?: string;
 } = {};
 
-const holderSocket = (chassis: Chassis): string => join(chassis.dir, 'state', 'ovnmeta-listeners.sock');
-
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     made.loop?.kill('SIGKILL');
     await made.agent?.stop().catch(() => undefined);
-    if (made.chassis) ListenerHolder.end(holderSocket(made.chassis));
+    if (made.chassis) ListenerHolder.end(holderSocketOf(made.chassis));
     await made.neutron?.stop().catch(() => undefined);
     if (made.neutronFiles) await stopHaproxies(made.neutronFiles.statePath).catch(() => undefined);
     await made.nova?.close().catch(() => undefined);
@@ -325,7 +323,7 @@ async function main(): Promise<void> {
   log(`ovnmeta: ${JSON.stringify(ours)}`);
   await made.agent?.stop();
   made.agent = undefined;
-  ListenerHolder.end(holderSocket(chassis));
+  ListenerHolder.end(holderSocketOf(chassis));
 
   let neutron: LoopFigures | undefined;
   if (NEUTRON) {

@@ -204,6 +204,11 @@ export class AgentProcess {
  * CPU seconds of a process (proc(5) /proc/PID/stat): its own utime+stime,
  * and that of the children it has waited for.
  */
+/** The listener holder's control socket of an agent started by benchIni (state_path's default name). */
+export function holderSocketOf(chassis: Chassis): string {
+  return join(chassis.dir, 'state', 'ovnmeta-listeners.sock');
+}
+
 export function cpuSeconds(pid: number): { selfSeconds: number; childrenSeconds: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime is field 14 overall.

@@ -4,6 +4,7 @@
 // answers only correctly signed requests). Also what to say about a VM that
 // gets none.
 import { runRaw, sleep, type Chassis } from '../../src/sandbox/index.js';
+import { parseTable0InPorts } from '../../src/verify/microflow.js';
 import type { AgentProcess } from './agent-process.js';
 import { eachLimited, type BenchNetwork } from './topology.js';
 
@@ -98,4 +99,44 @@ export async function checkServed(
     `${served}/${networks.length} VMs got their instance id (checked in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
   );
   return served;
+}
+
+/**
+ * When ovn-controller had installed the flows of the network's metadata port
+ * (performance.now()): its ofport appears as an `in_port=` of br-int's table
+ * 0 (what `verify`'s localport-bound check reads), polled every 20 ms with
+ * ovs-ofctl; undefined after `deadlineMs`. Only for a few binds: each poll is
+ * a spawn.
+ */
+export async function localportFlowAt(
+  chassis: Chassis,
+  net: BenchNetwork,
+  deadlineMs = 60_000,
+): Promise<number | undefined> {
+  const until = performance.now() + deadlineMs;
+  let ofport = 0;
+  while (performance.now() < until) {
+    if (ofport <= 0) {
+      const r = await runRaw(
+        'ovs-vsctl',
+        [`--db=${chassis.ovsDbRemote}`, '--if-exists', 'get', 'Interface', net.vethRoot, 'ofport'],
+        {
+          env: chassis.env,
+        },
+      );
+      ofport = Number(r.stdout.trim()) || 0;
+    }
+    if (ofport > 0) {
+      const r = await runRaw(
+        'ovs-ofctl',
+        ['--no-names', '--no-stats', 'dump-flows', chassis.bridge, 'table=0'],
+        {
+          env: chassis.env,
+        },
+      );
+      if (r.exitCode === 0 && parseTable0InPorts(r.stdout).has(ofport)) return performance.now();
+    }
+    await sleep(20);
+  }
+  return undefined;
 }

@@ -82,8 +82,13 @@ function mapArgs(column: string, entries: Record<string, string>): string[] {
   return Object.entries(entries).map(([k, v]) => `${column}:${quote(k)}=${quote(v)}`);
 }
 
-/** ovn-nbctl commands for one network, as neutron-server writes them (see neutron.ts). */
-function nbCommands(n: BenchNetwork): string[] {
+/**
+ * ovn-nbctl commands for one network, as neutron-server writes them (see
+ * neutron.ts). `requestedChassis`: the VM port's binding host, which neutron
+ * sets (options:requested-chassis) once nova has bound the port, before the
+ * plug; undefined leaves it out.
+ */
+function nbCommands(n: BenchNetwork, requestedChassis: string | undefined): string[] {
   const ls = n.switchName;
   const meta = n.metadataPort;
   const vmAddresses = `${n.vm.mac} ${n.vm.ip}`;
@@ -114,6 +119,7 @@ function nbCommands(n: BenchNetwork): string[] {
       'neutron:network_name': ls,
       'neutron:port_name': '',
     }),
+    ...(requestedChassis === undefined ? [] : mapArgs('options', { 'requested-chassis': requestedChassis })),
   ];
 }
 
@@ -121,10 +127,12 @@ function nbCommands(n: BenchNetwork): string[] {
 export async function writeNorthbound(
   chassis: Chassis,
   networks: readonly BenchNetwork[],
-  perTransaction = 100,
+  o: { perTransaction?: number; requestedChassis?: boolean } = {},
 ): Promise<void> {
+  const perTransaction = o.perTransaction ?? 100;
+  const requested = o.requestedChassis === false ? undefined : chassis.systemId;
   for (let i = 0; i < networks.length; i += perTransaction) {
-    await chassis.nbctl(...networks.slice(i, i + perTransaction).flatMap(nbCommands));
+    await chassis.nbctl(...networks.slice(i, i + perTransaction).flatMap((n) => nbCommands(n, requested)));
   }
 }
 

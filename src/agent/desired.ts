@@ -25,7 +25,7 @@ export interface NetworkInputs {
   readonly datapath: DatapathBinding | undefined;
   /** Port_Binding rows of the datapath that are metadata localports. */
   readonly metadataPorts: readonly PortBinding[];
-  /** VM (`""`/`external`) ports of the datapath bound to this chassis. */
+  /** VM (`""`/`external`) ports of the datapath wanted on this chassis: bound or requested here (isWantedAt). */
   readonly localPorts: readonly PortBinding[];
 }
 

@@ -18,7 +18,7 @@ export { agentIdFor, chassisUuid, metadataAgentId } from './chassis-id.js';
 export { heartbeatOps, registrationOps, Registration } from './registration.js';
 export { localChassis, needsChecksumFill, OVS_MONITOR, type LocalChassis } from './ovs-local.js';
 export { portAddresses } from './port-addresses.js';
-export { DEVICE_ID, type PortBinding } from './sb-rows.js';
+export { DEVICE_ID, isBoundTo, type PortBinding } from './sb-rows.js';
 export { SbView } from './sb-view.js';
 export {
   SbSession,

@@ -27,8 +27,8 @@ import {
 import {
   decodeDatapathBinding,
   decodePortBinding,
-  isBoundTo,
   isVifPort,
+  isWantedAt,
   type PortBinding,
 } from './sb-rows.js';
 import { oldRow, type RowEventLike } from './triggers.js';
@@ -42,10 +42,18 @@ export interface LocalPortsReader {
 }
 
 /** Port_Binding columns whose change can make a port local or not, or move it. */
-const LOCALITY_COLUMNS = ['chassis', 'additional_chassis', 'type', 'datapath'] as const;
+const LOCALITY_COLUMNS = [
+  'chassis',
+  'additional_chassis',
+  'requested_chassis',
+  'requested_additional_chassis',
+  'type',
+  'datapath',
+] as const;
 
 /**
- * The datapaths with VM ports bound to this chassis and the networks they
+ * The datapaths with VM ports wanted on this chassis (bound or requested
+ * here: isWantedAt) and the networks they
  * name, kept from row events. Pure; idempotent per row (an event applied
  * twice, or after a rescan that already saw it, changes nothing).
  */
@@ -120,7 +128,9 @@ export class LocalInterest {
   #local(row: RowEventLike['new']): string | undefined {
     if (row === undefined || this.#chassis === undefined) return undefined;
     const pb = decodePortBinding(row);
-    return pb.ok && isVifPort(pb.value) && isBoundTo(pb.value, this.#chassis) ? pb.value.datapath : undefined;
+    return pb.ok && isVifPort(pb.value) && isWantedAt(pb.value, this.#chassis)
+      ? pb.value.datapath
+      : undefined;
   }
 
   #datapath(ev: RowEventLike): void {
@@ -190,6 +200,8 @@ export interface MonitorConditionsDeps {
   readonly reader: LocalPortsReader;
   /** Whether the server's Port_Binding has additional_chassis (OVN >= 22.06). */
   readonly additionalChassis: () => boolean;
+  /** Whether it has requested_chassis and requested_additional_chassis; default neither. */
+  readonly requestedChassis?: () => { readonly main: boolean; readonly additional: boolean };
   /** Networks whose metadata port has just become monitored. */
   readonly onMonitored: (networks: readonly string[]) => void;
   readonly onError: (err: unknown) => void;
@@ -202,7 +214,8 @@ export class MonitorConditions {
   readonly #interest: LocalInterest;
   /** The interest version the server has (-1: none sent since the start). */
   #sent = -1;
-  #additionalSent: boolean | undefined;
+  /** The schema columns the sent clauses were built for. */
+  #columnsSent: string | undefined;
   #current: ReturnType<typeof sbConditions>;
   #monitored: ReadonlySet<string> = new Set();
   /** Updates run one after another: each compares against the last one's result. */
@@ -217,7 +230,7 @@ export class MonitorConditions {
     this.#interest = new LocalInterest(deps.reader);
     this.#current = sbConditions(this.#snapshot());
     this.#sent = this.#interest.version;
-    this.#additionalSent = deps.additionalChassis();
+    this.#columnsSent = this.#columnsKey();
   }
 
   get mode(): SbMonitorMode {
@@ -239,7 +252,7 @@ export class MonitorConditions {
     return this.#mode === 'all' || this.#shape === 'static' || this.#monitored.has(networkId);
   }
 
-  /** Datapaths with VM ports bound here and their networks (what the conditions select). */
+  /** Datapaths with VM ports wanted here and their networks (what the conditions select). */
   get local(): Pick<LocalInterest, 'datapaths' | 'networks' | 'version'> {
     return this.#interest;
   }
@@ -290,21 +303,27 @@ export class MonitorConditions {
       datapaths: this.#interest.datapaths(),
       networks: this.#interest.networks(),
       additionalChassis: this.#deps.additionalChassis(),
+      requestedChassis: this.#deps.requestedChassis?.() ?? { main: false, additional: false },
       shape: this.#shape,
     };
+  }
+
+  #columnsKey(): string {
+    const r = this.#deps.requestedChassis?.();
+    return `${this.#deps.additionalChassis()}|${r?.main ?? false}|${r?.additional ?? false}`;
   }
 
   /** Returns true when the conditions changed. Builds clauses only when the interest did. */
   async #update(): Promise<boolean> {
     const version = this.#interest.version;
-    const additional = this.#deps.additionalChassis();
-    if (version === this.#sent && additional === this.#additionalSent) return false;
+    const columns = this.#columnsKey();
+    if (version === this.#sent && columns === this.#columnsSent) return false;
     const want = sbConditions(this.#snapshot());
     const networks = new Set(this.#interest.networks());
     await this.#deps.client.setConditions(want);
     this.#current = want;
     this.#sent = version;
-    this.#additionalSent = additional;
+    this.#columnsSent = columns;
     // ovsdb-server sends the rows a condition change selects before its
     // reply (ovsdb_jsonrpc_monitor_cond_change): the metadata ports of newly
     // monitored networks are in the replica now.

@@ -4,7 +4,9 @@
  * (ovsdb-server(7) monitor_cond: a table's clauses are OR-ed):
  *  - Chassis and Chassis_Private: name == system-id;
  *  - SB_Global: its one row (nb_cfg, for the heartbeat);
- *  - Port_Binding: chassis == ours, additional_chassis includes ours, and
+ *  - Port_Binding: chassis == ours, additional_chassis includes ours,
+ *    requested_chassis == ours, requested_additional_chassis includes ours
+ *    (the ports neutron asked to bind here, before they are), and
  *    for each served network its metadata localport, selected by
  *    external_ids includes {neutron:device_id: ovnmeta-<network>};
  *  - Datapath_Binding: _uuid == each datapath with local ports.
@@ -33,7 +35,17 @@ export const SB_COLUMNS = {
   Chassis: ['name'],
   Chassis_Private: ['name', 'chassis', 'nb_cfg', 'external_ids'],
   SB_Global: ['nb_cfg'],
-  Port_Binding: ['logical_port', 'type', 'datapath', 'chassis', 'additional_chassis', 'mac', 'external_ids'],
+  Port_Binding: [
+    'logical_port',
+    'type',
+    'datapath',
+    'chassis',
+    'additional_chassis',
+    'requested_chassis',
+    'requested_additional_chassis',
+    'mac',
+    'external_ids',
+  ],
   Datapath_Binding: ['external_ids'],
 } as const;
 
@@ -47,6 +59,8 @@ export interface SbInterest {
   readonly networks: Iterable<string>;
   /** Whether the server's Port_Binding has additional_chassis (OVN >= 22.06). */
   readonly additionalChassis: boolean;
+  /** Whether it has requested_chassis (OVN >= 21.12) and requested_additional_chassis (22.09). */
+  readonly requestedChassis?: { readonly main: boolean; readonly additional: boolean };
   /**
    * `per-network` (default): the metadata port and datapath of each served
    * network, by name and _uuid: the clauses change as networks come and go.
@@ -66,6 +80,9 @@ export function portBindingClauses(i: SbInterest): Clause[] {
   if (i.chassis !== undefined) {
     where.push(['chassis', '==', uuidAtom(i.chassis)]);
     if (i.additionalChassis) where.push(['additional_chassis', 'includes', uuidAtom(i.chassis)]);
+    if (i.requestedChassis?.main) where.push(['requested_chassis', '==', uuidAtom(i.chassis)]);
+    if (i.requestedChassis?.additional)
+      where.push(['requested_additional_chassis', 'includes', uuidAtom(i.chassis)]);
   }
   if (i.shape === 'static') return [...where, ['type', '==', 'localport']];
   for (const net of [...i.networks].sort()) {

@@ -16,6 +16,14 @@ export interface PortBinding {
   readonly datapath: string;
   readonly chassis: string | undefined;
   readonly additionalChassis: readonly string[];
+  /**
+   * Where neutron asked OVN to bind the port (LSP options:requested-chassis,
+   * the port's binding host, set when nova binds the port, before the VIF
+   * is plugged); a live migration's destination is the additional one.
+   * Empty on servers without the columns (OVN < 21.12 / 22.09).
+   */
+  readonly requestedChassis: string | undefined;
+  readonly requestedAdditionalChassis: readonly string[];
   /** The raw `mac` column: each entry "MAC IP..." or "unknown". */
   readonly mac: readonly string[];
   readonly externalIds: ReadonlyMap<string, string>;
@@ -55,6 +63,12 @@ export function decodePortBinding(row: SbRow): Decoded<PortBinding> {
     return { ok: false, reason: 'chassis is not a uuid' };
   const additionalChassis = stringSet(row.additional_chassis);
   if (!additionalChassis) return { ok: false, reason: 'additional_chassis is not a set of uuids' };
+  const requestedChassis = row.requested_chassis;
+  if (requestedChassis !== undefined && typeof requestedChassis !== 'string')
+    return { ok: false, reason: 'requested_chassis is not a uuid' };
+  const requestedAdditionalChassis = stringSet(row.requested_additional_chassis);
+  if (!requestedAdditionalChassis)
+    return { ok: false, reason: 'requested_additional_chassis is not a set of uuids' };
   const mac = stringSet(row.mac);
   if (!mac) return { ok: false, reason: 'mac is not a set of strings' };
   const externalIds = stringMap(row.external_ids);
@@ -68,6 +82,8 @@ export function decodePortBinding(row: SbRow): Decoded<PortBinding> {
       datapath,
       chassis,
       additionalChassis,
+      requestedChassis,
+      requestedAdditionalChassis,
       mac,
       externalIds,
     },
@@ -92,8 +108,23 @@ export function isVifPort(pb: PortBinding): boolean {
   return pb.type === '' || pb.type === 'external';
 }
 
+/** Bound here: what the identity of a VM asking for metadata rests on. */
 export function isBoundTo(pb: PortBinding, chassis: string): boolean {
   return pb.chassis === chassis || pb.additionalChassis.includes(chassis);
+}
+
+/**
+ * Bound here, or requested here (neutron's requested-chassis: the port's
+ * binding host, or a live migration's destination). What makes a network's
+ * metadata path wanted on this chassis: it is ready by the time the VM's
+ * port is bound, instead of starting then.
+ */
+export function isWantedAt(pb: PortBinding, chassis: string): boolean {
+  return (
+    isBoundTo(pb, chassis) ||
+    pb.requestedChassis === chassis ||
+    pb.requestedAdditionalChassis.includes(chassis)
+  );
 }
 
 export const DEVICE_OWNER = 'neutron:device_owner';

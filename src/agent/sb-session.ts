@@ -113,6 +113,10 @@ export class SbSession {
       systemId: o.systemId,
       reader: this.view,
       additionalChassis: () => this.#hasAdditionalChassis(),
+      requestedChassis: () => ({
+        main: this.#hasPortBindingColumn('requested_chassis'),
+        additional: this.#hasPortBindingColumn('requested_additional_chassis'),
+      }),
       onMonitored: (networks) => o.onMonitored?.(networks),
       onError: (err) => o.onConditionsError?.(err),
     });
@@ -172,7 +176,14 @@ export class SbSession {
   #hasAdditionalChassis(): boolean {
     const status = this.client.status;
     if (status === undefined || status.type === 'connecting') return true;
-    return this.client.schema.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? false;
+    return this.#hasPortBindingColumn('additional_chassis');
+  }
+
+  /** Whether the server's Port_Binding has `column`; false until the schema is known. */
+  #hasPortBindingColumn(column: string): boolean {
+    const status = this.client.status;
+    if (status === undefined || status.type === 'connecting') return false;
+    return this.client.schema.tables.get('Port_Binding')?.columns.has(column) ?? false;
   }
 
   #attach(): void {

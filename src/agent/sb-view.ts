@@ -10,7 +10,7 @@ import type { NetworkInputs } from './desired.js';
 import {
   decodeDatapathBinding,
   decodePortBinding,
-  isBoundTo,
+  isWantedAt,
   isMetadataPort,
   isVifPort,
   type DatapathBinding,
@@ -114,12 +114,12 @@ export class SbView {
       networkId,
       datapath,
       metadataPorts: ports.filter(isMetadataPort),
-      localPorts: chassis === undefined ? [] : ports.filter((p) => isVifPort(p) && isBoundTo(p, chassis)),
+      localPorts: chassis === undefined ? [] : ports.filter((p) => isVifPort(p) && isWantedAt(p, chassis)),
     };
   }
 
   /**
-   * Datapaths with VM ports bound here, and the networks among them the
+   * Datapaths with VM ports wanted here (bound or requested: isWantedAt), and the networks among them the
    * replica can name. Walks Port_Binding (localPorts); not for the event path.
    */
   scanLocalNetworks(chassis: string | undefined): { datapaths: Set<string>; networks: Set<string> } {
@@ -135,14 +135,14 @@ export class SbView {
   }
 
   /**
-   * The VM ports bound to this chassis. Walks Port_Binding: with monitor
+   * The VM ports wanted on this chassis (bound or requested here). Walks Port_Binding: with monitor
    * conditions only local rows, with `sb_monitor = all` the whole table;
    * never on the event path.
    */
   *localPorts(chassis: string): Generator<PortBinding> {
     for (const row of this.#replica.table('Port_Binding').values()) {
       const pb = decodePortBinding(row);
-      if (pb.ok && isVifPort(pb.value) && isBoundTo(pb.value, chassis)) yield pb.value;
+      if (pb.ok && isVifPort(pb.value) && isWantedAt(pb.value, chassis)) yield pb.value;
     }
   }
 }

@@ -14,9 +14,9 @@ import {
   MTU,
   NETWORK_NAME_PREFIX,
   decodePortBinding,
-  isBoundTo,
   isMetadataPort,
   isVifPort,
+  isWantedAt,
   type SbRow,
 } from './sb-rows.js';
 
@@ -35,7 +35,15 @@ export interface TriggerContext {
   readonly networkOfDatapath: (datapath: string) => string | undefined;
 }
 
-const PORT_COLUMNS = ['type', 'chassis', 'additional_chassis', 'mac', 'datapath'] as const;
+const PORT_COLUMNS = [
+  'type',
+  'chassis',
+  'additional_chassis',
+  'requested_chassis',
+  'requested_additional_chassis',
+  'mac',
+  'datapath',
+] as const;
 const PORT_EXTERNAL_IDS = [CIDRS, MTU, DEVICE_OWNER, DEVICE_ID] as const;
 
 function externalIdsChanged(oldIds: unknown, newIds: unknown): boolean {
@@ -57,7 +65,7 @@ function portMatters(row: SbRow | undefined, chassis: string | undefined): strin
   if (!pb.ok) return typeof row.datapath === 'string' ? row.datapath : undefined;
   const p = pb.value;
   if (isMetadataPort(p)) return p.datapath;
-  if (chassis !== undefined && isVifPort(p) && isBoundTo(p, chassis)) return p.datapath;
+  if (chassis !== undefined && isVifPort(p) && isWantedAt(p, chassis)) return p.datapath;
   return undefined;
 }
 

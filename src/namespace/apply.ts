@@ -1,74 +1,74 @@
-// applyPlumbing: run planned steps in as few spawns as possible. Consecutive
-// steps acting in the same netns become one `ip -batch -` (root netns) or
-// `ip -n NS -batch -` (inside); the plan's order (pre-clean, root, inside,
-// tx checksum offload) makes that at most three spawns and for a fresh
-// network two, with or without checksum fill (the offload is set in-process,
-// offload.ts, no spawn): `netns add` runs inside the root batch, which
-// iproute2 supports (netns_add saves and restores the caller's netns), and
-// the inside end is created directly in the namespace, so nothing has to be
-// moved later. iproute2 stops a batch at the first failing line (no -force):
-// later lines depend on earlier ones.
+// applyPlumbing: run planned steps as kernel calls made in-process
+// (kernel.ts), no process start. Consecutive steps acting in the same netns
+// become one batch (root netns, or inside the namespace): the plan's order
+// (pre-clean, root, inside, tx checksum offload) makes that at most three
+// batches and for a fresh network two. `netns add` runs in the root batch and
+// the inside end of the veth is created directly in the namespace, so nothing
+// has to be moved later. A batch stops at the first failing step, as
+// `ip -batch` without -force does: later steps depend on earlier ones.
 import { namespaceEnv, type NamespaceEnv } from './env.js';
-import { NetnsCommandError, NetnsInvalidDesiredError } from './errors.js';
+import { NetnsInvalidDesiredError, NetnsKernelError } from './errors.js';
+import { KernelBatchFailure, type KernelOp } from './kernel.js';
+import { stepRequest } from './netlink.js';
 import { namespaceState, readRootLink } from './inspect.js';
 import type { PlumbingOutcome, PlumbingStep } from './types.js';
 import { assertLinkName, assertNamespaceName } from './validate.js';
 
-export interface PlannedCommand {
-  readonly cmd: string;
-  readonly args: readonly string[];
-  /** The batch lines fed on stdin, one per step; undefined for a plain command. */
-  readonly lines?: readonly string[];
+/** One batch of applyPlumbing: where it runs, and per op the step it does (for errors). */
+export interface PlannedBatch {
+  /** undefined: the root netns. */
+  readonly namespace: string | undefined;
+  /** One line per op, as `ip` or `ethtool` would say it (batchLine). */
+  readonly lines: readonly string[];
+  readonly ops: readonly KernelOp[];
 }
 
 const SAFE_LINE = /^[A-Za-z0-9_.:/ -]+$/;
 
-/** What applyPlumbing does for one run of steps: a spawn, or the in-process offload. */
-type PlannedAction =
-  | { readonly kind: 'spawn'; readonly command: PlannedCommand }
-  | { readonly kind: 'tx-checksum-off'; readonly namespace: string; readonly link: string };
-
-/** Pure: the commands (spawns) applyPlumbing would run for `steps`, in order. */
-export function plumbingCommands(steps: readonly PlumbingStep[]): PlannedCommand[] {
-  return plumbingActions(steps).flatMap((a) => (a.kind === 'spawn' ? [a.command] : []));
-}
-
-function plumbingActions(steps: readonly PlumbingStep[]): PlannedAction[] {
-  const actions: PlannedAction[] = [];
-  let batchNs: string | undefined | null = null; // null: no open batch
-  let lines: string[] = [];
-  const flush = (): void => {
-    if (batchNs === null) return;
-    const args = batchNs === undefined ? ['-batch', '-'] : ['-n', batchNs, '-batch', '-'];
-    actions.push({ kind: 'spawn', command: { cmd: 'ip', args, lines } });
-    batchNs = null;
-    lines = [];
-  };
+/** Pure: the kernel batches applyPlumbing would run for `steps`, in order. */
+export function plumbingBatches(steps: readonly PlumbingStep[], netnsDir = '/run/netns'): PlannedBatch[] {
+  const batches: PlannedBatch[] = [];
+  let open: { namespace: string | undefined; lines: string[]; ops: KernelOp[] } | undefined;
   for (const step of steps) {
-    if (step.op === 'tx-checksum-off') {
-      flush();
-      assertNamespaceName(step.namespace);
-      assertLinkName(step.namespace, 'link', step.link);
-      actions.push({ kind: 'tx-checksum-off', namespace: step.namespace, link: step.link });
-      continue;
-    }
     const ns = stepNetns(step);
-    if (batchNs !== ns) flush();
-    batchNs = ns;
+    if (open === undefined || open.namespace !== ns) {
+      if (open !== undefined) batches.push(open);
+      open = { namespace: ns, lines: [], ops: [] };
+    }
     const line = batchLine(step);
-    // Steps from planPlumbing are validated; hand-made ones must not smuggle
-    // a second command, a comment or quotes into the batch.
+    // Steps from planPlumbing are validated; hand-made ones must not carry
+    // names the kernel would take for something else.
     if (!SAFE_LINE.test(line))
       throw new NetnsInvalidDesiredError(ns ?? 'root netns', 'step', step, 'unsafe token');
-    lines.push(line);
+    open.lines.push(line);
+    open.ops.push(stepOp(step, netnsDir));
   }
-  flush();
-  return actions;
+  if (open !== undefined) batches.push(open);
+  return batches;
+}
+
+function stepOp(step: PlumbingStep, netnsDir: string): KernelOp {
+  switch (step.op) {
+    case 'netns-add':
+      assertNamespaceName(step.namespace);
+      return { op: 'netns-add', path: `${netnsDir}/${step.namespace}` };
+    case 'netns-delete':
+      assertNamespaceName(step.namespace);
+      return { op: 'netns-delete', path: `${netnsDir}/${step.namespace}` };
+    case 'tx-checksum-off':
+      assertNamespaceName(step.namespace);
+      assertLinkName(step.namespace, 'link', step.link);
+      return { op: 'ethtool', link: step.link, set: false };
+    default: {
+      const { bytes, patch } = stepRequest(step, netnsDir);
+      return { op: 'netlink', bytes, ...(patch ? { patch } : {}), mutates: true };
+    }
+  }
 }
 
 /**
- * Applies `steps` (from planPlumbing) to the host. Throws NetnsCommandError
- * (retryable) naming the failing command and line, or NetnsOffloadError;
+ * Applies `steps` (from planPlumbing) to the host. Throws NetnsKernelError
+ * (retryable unless the kernel refused for good) naming the failing step;
  * steps before it stay applied, and the next inspect + plan carries on from
  * there.
  */
@@ -77,11 +77,8 @@ export async function applyPlumbing(
   envOverrides?: Partial<NamespaceEnv>,
 ): Promise<PlumbingOutcome> {
   if (steps.length === 0) return 'unchanged';
-  const { runner, offloads, netnsDir } = namespaceEnv(envOverrides);
-  for (const action of plumbingActions(steps)) {
-    if (action.kind === 'spawn') await runChecked(runner, action.command);
-    else await offloads.setTxChecksum(`${netnsDir}/${action.namespace}`, action.link, false);
-  }
+  const env = namespaceEnv(envOverrides);
+  for (const batch of plumbingBatches(steps, env.netnsDir)) await runBatch(env, batch);
   return steps.some((s) => s.op === 'netns-add') ? 'created' : 'updated';
 }
 
@@ -108,12 +105,12 @@ export async function removePlumbing(
   };
   const [hasNs, hasLink] = await present();
   if (!hasNs && !hasLink) return 'unchanged';
-  const lines = [
-    ...(hasLink ? [`link delete dev ${vethRoot}`] : []),
-    ...(hasNs ? [`netns delete ${namespace}`] : []),
+  const steps: PlumbingStep[] = [
+    ...(hasLink ? [{ op: 'link-delete' as const, link: vethRoot }] : []),
+    ...(hasNs ? [{ op: 'netns-delete' as const, namespace }] : []),
   ];
   try {
-    await runChecked(env.runner, { cmd: 'ip', args: ['-batch', '-'], lines });
+    for (const batch of plumbingBatches(steps, env.netnsDir)) await runBatch(env, batch);
   } catch (err) {
     // Raced with another remover (or the kernel reaping the pair): fine if
     // everything is gone now.
@@ -123,22 +120,18 @@ export async function removePlumbing(
   return 'removed';
 }
 
-async function runChecked(runner: NamespaceEnv['runner'], command: PlannedCommand): Promise<void> {
-  const input = command.lines && `${command.lines.join('\n')}\n`;
-  const result = await runner.run(command.cmd, command.args, input === undefined ? undefined : { input });
-  if (result.exitCode === 0) return;
-  // iproute2 batch mode reports "Command failed -:N" (N counts from 1).
-  const m = /Command failed -:(\d+)/.exec(result.stderr);
-  const line = m && command.lines?.[Number(m[1]) - 1];
-  throw new NetnsCommandError(
-    [command.cmd, ...command.args].join(' '),
-    result.exitCode,
-    result.stderr,
-    line ?? undefined,
-  );
+async function runBatch(env: NamespaceEnv, batch: PlannedBatch): Promise<void> {
+  const netns = batch.namespace === undefined ? null : `${env.netnsDir}/${batch.namespace}`;
+  try {
+    await env.kernel.run({ netns, ops: batch.ops });
+  } catch (err) {
+    if (!(err instanceof KernelBatchFailure)) throw err;
+    const step = err.index >= 0 ? batch.lines[err.index]! : `enter ${netns}`;
+    throw new NetnsKernelError(batch.namespace ?? 'root netns', step, err.errno, err.what);
+  }
 }
 
-function stepNetns(step: Exclude<PlumbingStep, { op: 'tx-checksum-off' }>): string | undefined {
+function stepNetns(step: PlumbingStep): string | undefined {
   switch (step.op) {
     case 'netns-delete':
     case 'netns-add':
@@ -149,9 +142,11 @@ function stepNetns(step: Exclude<PlumbingStep, { op: 'tx-checksum-off' }>): stri
   }
 }
 
-/** One iproute2 batch line (ip(8) syntax without the leading `ip`). */
-export function batchLine(step: Exclude<PlumbingStep, { op: 'tx-checksum-off' }>): string {
+/** What a step does, as an iproute2 batch line (ip(8) syntax without the leading `ip`) or ethtool's. */
+export function batchLine(step: PlumbingStep): string {
   switch (step.op) {
+    case 'tx-checksum-off':
+      return `ethtool -K ${step.link} tx off`;
     case 'netns-delete':
       return `netns delete ${step.namespace}`;
     case 'netns-add':

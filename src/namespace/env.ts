@@ -1,13 +1,14 @@
 // The host this layer acts on, with its defaults in one place. Tests pass a
-// counting runner; nothing else usually changes.
+// counting kernel or runner; nothing else usually changes.
 import { existsSync } from 'node:fs';
-import { workerOffloadControl, type OffloadControl } from './offload.js';
+import { workerKernel, type NetnsKernel } from './kernel.js';
 import { execaRunner, type CommandRunner } from './runner.js';
 
 export interface NamespaceEnv {
+  /** Commands that are not plumbing (`ss` for socket owners). */
   readonly runner: CommandRunner;
-  /** tx checksum offload inside a namespace, in-process (offload.ts): no spawn. */
-  readonly offloads: OffloadControl;
+  /** The plumbing's kernel calls, in-process (kernel.ts): no spawn. */
+  readonly kernel: NetnsKernel;
   /** Where `ip netns` bind-mounts named namespaces (iproute2 NETNS_RUN_DIR). */
   readonly netnsDir: string;
   /**
@@ -28,7 +29,7 @@ export function namespaceEnv(overrides: Partial<NamespaceEnv> = {}): NamespaceEn
   hostIpv6 ??= existsSync('/proc/sys/net/ipv6');
   return {
     runner: execaRunner,
-    offloads: workerOffloadControl,
+    kernel: workerKernel,
     netnsDir: '/run/netns',
     sysClassNet: '/sys/class/net',
     selfNetns: '/proc/self/ns/net',

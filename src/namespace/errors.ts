@@ -6,10 +6,9 @@ import { CodedError } from '../common/coded-error.js';
 /** Every code this layer throws, for the catalogue test against docs/errors.md. */
 export const NETNS_ERROR_CODES = [
   'NETNS_INVALID_DESIRED',
-  'NETNS_COMMAND_FAILED',
+  'NETNS_KERNEL_FAILED',
   'NETNS_SPAWN_FAILED',
   'NETNS_INSPECT_FAILED',
-  'NETNS_OFFLOAD_FAILED',
   'NETNS_OVS_BRIDGE_MISSING',
   'NETNS_NOT_SHARED',
 ] as const;
@@ -41,27 +40,30 @@ export class NetnsInvalidDesiredError extends NetnsError {
 }
 
 /**
- * A command exited non-zero. For an `ip -batch` the failing line (iproute2
- * stops at the first error and reports "Command failed -:N") is in `line`.
- * Retryable: the usual causes are races with the kernel or another actor
+ * A kernel call of a plumbing step failed (kernel.ts: rtnetlink, netns
+ * add/delete, SIOCETHTOOL), or the namespace could not be entered. Steps
+ * before it stay applied and the next inspect + plan carries on from there.
+ * Retryable unless the kernel refused the operation itself (no permission,
+ * not supported): the usual causes are races with the kernel or another actor
  * (a link vanished or appeared between inspect and apply), which the next
  * inspect sees and plans around.
  */
-export class NetnsCommandError extends NetnsError {
-  readonly code = 'NETNS_COMMAND_FAILED';
-  readonly retryable = true;
+export class NetnsKernelError extends NetnsError {
+  readonly code = 'NETNS_KERNEL_FAILED';
+  readonly retryable: boolean;
 
   constructor(
-    /** The command as run, e.g. `ip -n ovnmeta-x -batch -`. */
-    readonly command: string,
-    readonly exitCode: number,
-    readonly stderr: string,
-    /** The failing batch line, when the command was a batch. */
-    readonly line?: string,
+    /** The namespace the step acts in; 'root netns' for the agent's own. */
+    readonly netns: string,
+    /** The failing step as an `ip`/`ethtool` line would say it. */
+    readonly step: string,
+    /** errno name, e.g. EEXIST. */
+    readonly errno: string,
+    /** The call that failed, e.g. "kernel refused", "setns /run/netns/…". */
+    readonly what: string,
   ) {
-    super(
-      `${command}${line === undefined ? '' : ` (at "${line}")`} exited ${exitCode}: ${firstLine(stderr)}`,
-    );
+    super(`${step} (in ${netns}): ${what}: ${errno}`);
+    this.retryable = errno !== 'EPERM' && errno !== 'EACCES' && errno !== 'EOPNOTSUPP';
   }
 }
 
@@ -94,30 +96,6 @@ export class NetnsInspectError extends NetnsError {
     options?: ErrorOptions,
   ) {
     super(`inspecting ${object}: ${reason}`, options);
-  }
-}
-
-/**
- * Setting a link's offload inside a namespace (SIOCETHTOOL, offload.ts)
- * failed. Retryable unless the kernel refused the operation itself (no
- * permission, a device without it): a link or namespace that vanished
- * between inspect and apply is seen by the next inspect.
- */
-export class NetnsOffloadError extends NetnsError {
-  readonly code = 'NETNS_OFFLOAD_FAILED';
-  readonly retryable: boolean;
-
-  constructor(
-    /** The namespace file, e.g. /run/netns/ovnmeta-x. */
-    readonly netns: string,
-    readonly link: string,
-    readonly operation: 'read' | 'set',
-    /** errno name, e.g. ENODEV. */
-    readonly errno: string,
-    what: string,
-  ) {
-    super(`${operation} tx checksum offload of ${link} in ${netns}: ${what}: ${errno}`);
-    this.retryable = errno !== 'EPERM' && errno !== 'EACCES' && errno !== 'EOPNOTSUPP';
   }
 }
 
@@ -157,10 +135,4 @@ export class NetnsNotSharedError extends NetnsError {
         `under systemd no ProtectSystem=, PrivateTmp= or other mount sandboxing (docs/deploy.md)`,
     );
   }
-}
-
-function firstLine(text: string): string {
-  const trimmed = text.trim();
-  const nl = trimmed.indexOf('\n');
-  return nl === -1 ? trimmed || '(no stderr)' : trimmed.slice(0, nl);
 }

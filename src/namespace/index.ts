@@ -5,7 +5,14 @@ export * from './errors.js';
 export { NAMESPACE_PREFIX, namespaceName, vethNames } from './names.js';
 export { execaRunner, type CommandRunner, type CommandResult, type RunOptions } from './runner.js';
 export { namespaceEnv, type NamespaceEnv } from './env.js';
-export { workerOffloadControl, type OffloadControl } from './offload.js';
+export {
+  workerKernel,
+  KernelBatchFailure,
+  type NetnsKernel,
+  type KernelBatch,
+  type KernelOp,
+  type KernelResult,
+} from './kernel.js';
 export type {
   DesiredPlumbing,
   ActualPlumbing,
@@ -17,7 +24,7 @@ export type {
 export { inspectPlumbing, listNamespaces, namespaceInode } from './inspect.js';
 export { planPlumbing, isSoundPair } from './plan.js';
 export { validateDesired } from './validate.js';
-export { applyPlumbing, removePlumbing, plumbingCommands, type PlannedCommand } from './apply.js';
+export { applyPlumbing, removePlumbing, plumbingBatches, batchLine, type PlannedBatch } from './apply.js';
 export { ensurePlumbing } from './ensure.js';
 export {
   checkPropagation,

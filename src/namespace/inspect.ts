@@ -1,14 +1,15 @@
-// inspectPlumbing: read one network's plumbing from the host with as few
-// spawns as possible. The namespace is a stat of /run/netns/<name> (no
-// spawn), the root end of the veth is read from sysfs (no spawn), and all
-// of the namespace side is ONE `ip -n NS -json -d addr show`. A netdev
-// datapath also reads the inside end's tx checksum offload (no sysfs file
-// shows device features), in-process (offload.ts), no spawn. A fresh network
-// thus costs no spawn at all to inspect, a converged one one.
+// inspectPlumbing: read one network's plumbing from the host without a
+// process start. The namespace is a stat of /run/netns/<name>, the root end
+// of the veth is read from sysfs, and all of the namespace side is one kernel
+// batch (kernel.ts) of two rtnetlink dumps, links and addresses: what
+// `ip -n NS -d addr show` prints. A netdev datapath also reads the inside
+// end's tx checksum offload (no sysfs file shows device features) by
+// SIOCETHTOOL, in a second batch.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { parseCidr } from '../common/address.js';
 import { namespaceEnv, type NamespaceEnv } from './env.js';
 import { NetnsInspectError } from './errors.js';
+import { KernelBatchFailure, type KernelOp, type KernelResult } from './kernel.js';
+import { decodeAddresses, decodeLinks, dumpRequest, type DumpedAddress, type DumpedLink } from './netlink.js';
 import { isSoundPair } from './plan.js';
 import type { ActualPlumbing, DesiredPlumbing, InsideLink, RootLink } from './types.js';
 import { assertNamespaceName, validateDesired } from './validate.js';
@@ -29,22 +30,23 @@ export async function inspectPlumbing(
   ]);
   if (ns !== 'present') return { namespace: ns, ipv6: env.ipv6, ...(root ? { root } : {}) };
 
-  const args = ['-n', namespace, '-json', '-d', 'addr', 'show'];
-  const result = await env.runner.run('ip', args);
-  if (result.exitCode !== 0) {
-    throw new NetnsInspectError(
-      namespace,
-      `ip ${args.join(' ')} exited ${result.exitCode}: ${result.stderr.trim()}`,
-    );
-  }
-  const links = parseLinks(namespace, result.stdout);
+  const { links, addresses } = await dumpNamespace(namespace, env);
   const lo = links.find((l) => l.ifname === 'lo');
-  const insideJson = links.find((l) => l.ifname === vethInside);
-  const inside = insideJson && toInsideLink(namespace, insideJson);
+  const insideLink = links.find((l) => l.ifname === vethInside);
+  const inside: InsideLink | undefined = insideLink && {
+    ifindex: insideLink.ifindex,
+    ...(insideLink.link === undefined ? {} : { peerIfindex: insideLink.link }),
+    peerInOtherNetns: insideLink.linkNetnsid !== undefined,
+    ...(insideLink.kind === undefined ? {} : { kind: insideLink.kind }),
+    mac: insideLink.mac,
+    mtu: insideLink.mtu,
+    up: insideLink.up,
+    addresses: addresses.filter((a) => a.ifindex === insideLink.ifindex).map((a) => a.cidr),
+  };
   const actual: ActualPlumbing = {
     namespace: ns,
     ipv6: env.ipv6,
-    loopbackUp: lo !== undefined && lo.flags.includes('UP'),
+    loopbackUp: lo !== undefined && lo.up,
     ...(root ? { root } : {}),
     ...(inside ? { inside } : {}),
   };
@@ -134,69 +136,45 @@ export async function readRootLink(name: string, sysClassNet: string): Promise<R
   return { ifindex, peerIfindex: iflink, mtu, up: (flags & 0x1) !== 0 };
 }
 
-interface IpLinkJson {
-  readonly ifindex: number;
-  readonly ifname: string;
-  readonly flags: readonly string[];
-  readonly mtu: number;
-  readonly address?: string;
-  readonly link_index?: number;
-  readonly link_netnsid?: number;
-  readonly linkinfo?: { readonly info_kind?: string };
-  readonly addr_info?: readonly {
-    readonly family?: string;
-    readonly local?: string;
-    readonly prefixlen?: number;
-  }[];
-}
-
-function parseLinks(namespace: string, stdout: string): IpLinkJson[] {
-  let value: unknown;
+/** One kernel batch in the namespace: its links and addresses (rtnetlink dumps). */
+async function dumpNamespace(
+  namespace: string,
+  env: NamespaceEnv,
+): Promise<{ links: DumpedLink[]; addresses: DumpedAddress[] }> {
+  const ops: KernelOp[] = [
+    { op: 'dump', bytes: dumpRequest('links').bytes },
+    { op: 'dump', bytes: dumpRequest('addresses').bytes },
+  ];
+  let results: KernelResult[];
   try {
-    value = JSON.parse(stdout);
+    results = await env.kernel.run({ netns: `${env.netnsDir}/${namespace}`, ops });
   } catch (err) {
-    throw new NetnsInspectError(namespace, 'ip -json printed no JSON', { cause: err });
+    throw new NetnsInspectError(namespace, failureText(err), { cause: err });
   }
-  const ok =
-    Array.isArray(value) &&
-    value.every(
-      (l: Partial<IpLinkJson> | null) =>
-        typeof l === 'object' &&
-        l !== null &&
-        typeof l.ifname === 'string' &&
-        typeof l.ifindex === 'number' &&
-        typeof l.mtu === 'number' &&
-        Array.isArray(l.flags),
-    );
-  if (!ok) throw new NetnsInspectError(namespace, `unexpected ip -json shape: ${stdout.slice(0, 200)}`);
-  return value as IpLinkJson[];
-}
-
-function toInsideLink(namespace: string, l: IpLinkJson): InsideLink {
-  const addresses: string[] = [];
-  for (const a of l.addr_info ?? []) {
-    if ((a.family !== 'inet' && a.family !== 'inet6') || a.local === undefined) continue;
-    const cidr = parseCidr(`${a.local}/${a.prefixlen}`);
-    if (cidr === undefined)
-      throw new NetnsInspectError(namespace, `unparsable address ${a.local}/${a.prefixlen}`);
-    addresses.push(cidr.text);
+  try {
+    return {
+      links: decodeLinks(results[0] as Uint8Array[]),
+      addresses: decodeAddresses(results[1] as Uint8Array[]),
+    };
+  } catch (err) {
+    throw new NetnsInspectError(namespace, `unexpected rtnetlink dump: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  return {
-    ifindex: l.ifindex,
-    ...(l.link_index === undefined ? {} : { peerIfindex: l.link_index }),
-    peerInOtherNetns: l.link_netnsid !== undefined,
-    ...(l.linkinfo?.info_kind === undefined ? {} : { kind: l.linkinfo.info_kind }),
-    mac: (l.address ?? '').toLowerCase(),
-    mtu: l.mtu,
-    up: l.flags.includes('UP'),
-    addresses,
-  };
 }
 
 async function readTxChecksumOffload(namespace: string, link: string, env: NamespaceEnv): Promise<boolean> {
   try {
-    return await env.offloads.txChecksum(`${env.netnsDir}/${namespace}`, link);
+    const [on] = await env.kernel.run({
+      netns: `${env.netnsDir}/${namespace}`,
+      ops: [{ op: 'ethtool', link }],
+    });
+    return on as boolean;
   } catch (err) {
-    throw new NetnsInspectError(link, (err as Error).message, { cause: err });
+    throw new NetnsInspectError(link, failureText(err), { cause: err });
   }
+}
+
+function failureText(err: unknown): string {
+  return err instanceof KernelBatchFailure ? `${err.what}: ${err.errno}` : String(err);
 }

@@ -1,8 +1,8 @@
 // planPlumbing: the pure heart of the layer. Given what one network's
 // plumbing should be and what the host has, list the steps that make the
 // host match, ordered so that applyPlumbing can group them into at most three
-// spawns (namespace pre-clean, root batch, namespace batch; then the tx
-// checksum offload, set in-process) and usually two. Adopts whatever is already right: a sound namespace and veth
+// kernel batches (namespace pre-clean, root, namespace, the last ending with
+// the tx checksum offload) and usually two. Adopts whatever is already right: a sound namespace and veth
 // pair are never recreated, only corrected.
 //
 // Decisions (see also docs/architecture.md "src/namespace"):
@@ -16,7 +16,7 @@
 //   event on which the kernel makes one).
 // - Checksum fill for netdev datapaths: tx checksum offload off on the inside
 //   end (what `ethtool -K <inside> tx off` does, set in-process by
-//   offload.ts) rather than neutron's iptables CHECKSUM rule: no spawn, no
+//   kernel.ts) rather than neutron's iptables CHECKSUM rule: no spawn, no
 //   iptables or xt_CHECKSUM needed, and it covers every protocol, not only TCP. When no
 //   longer wanted, offload is left off (harmless, and datapath types rarely
 //   change).

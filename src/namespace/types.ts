@@ -35,14 +35,14 @@ export interface RootLink {
   readonly up: boolean;
 }
 
-/** The inside end as `ip -n NS -json -d addr show` reports it. */
+/** The inside end as the namespace's rtnetlink dumps report it (what `ip -n NS -d addr show` prints). */
 export interface InsideLink {
   readonly ifindex: number;
-  /** `link_index`: the peer's ifindex (in the peer's netns); undefined for unpaired kinds. */
+  /** IFLA_LINK: the peer's ifindex (in the peer's netns); undefined for unpaired kinds. */
   readonly peerIfindex?: number;
-  /** `link_netnsid` present: the peer lives in another netns. */
+  /** IFLA_LINK_NETNSID present: the peer lives in another netns. */
   readonly peerInOtherNetns: boolean;
-  /** `linkinfo.info_kind`, e.g. 'veth'. */
+  /** IFLA_INFO_KIND, e.g. 'veth'. */
   readonly kind?: string;
   readonly mac: string;
   readonly mtu: number;
@@ -55,7 +55,7 @@ export interface ActualPlumbing {
   /**
    * 'stale': /run/netns/<name> exists but is no netns mount (a crash between
    * `ip netns add`'s create and bind mount, or a leftover after a reboot
-   * with a persistent /run); `ip -n` cannot enter it.
+   * with a persistent /run); setns(2) cannot enter it.
    */
   readonly namespace: 'absent' | 'present' | 'stale';
   /** Undefined: no link of that name in the root netns. */
@@ -75,8 +75,9 @@ export interface ActualPlumbing {
 
 /**
  * One change to the host. `namespace` undefined means the root netns. Each
- * step is one iproute2 batch line, except `tx-checksum-off` (an in-process
- * SIOCETHTOOL, offload.ts).
+ * step is one in-process kernel call (kernel.ts): an rtnetlink request, a
+ * netns add or delete, or SIOCETHTOOL for `tx-checksum-off`; batchLine
+ * (apply.ts) says each as the `ip` or `ethtool` line it stands for.
  */
 export type PlumbingStep =
   | { readonly op: 'netns-delete'; readonly namespace: string }

@@ -1,13 +1,14 @@
 // Checks on what the agent asks for, before anything touches the host: every
-// name becomes a token of an `ip -batch` line and a path under /run/netns or
-// /sys/class/net, so names are whitelisted, not escaped. Pure.
+// name becomes a link name for the kernel, a path under /run/netns or
+// /sys/class/net, and a token of the `ip` line that describes its step
+// (batchLine), so names are whitelisted, not escaped. Pure.
 import { canonicalMac, parseCidr } from '../common/address.js';
 import { NetnsInvalidDesiredError } from './errors.js';
 import type { DesiredPlumbing } from './types.js';
 
 /**
- * Names that are safe as one token of an `ip -batch` line (iproute2 makeargs
- * treats quotes and '#' specially) and valid for the kernel.
+ * Names that are safe as one token of an `ip` line and in a path, and valid
+ * for the kernel.
  * Link names: IFNAMSIZ - 1 = 15 bytes, no '/', ':' or whitespace (dev_valid_name).
  */
 const LINK_NAME = /^[A-Za-z0-9_.-]{1,15}$/;

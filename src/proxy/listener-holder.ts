@@ -13,8 +13,9 @@
 // The holder serves one request per connection and blocks between them (it
 // has no other work): read one JSON line, answer one JSON line in one
 // sendmsg(2) with the descriptors attached. It drops a socket when asked
-// (`drop`), when its namespace is gone or replaced (checked every 10 s and
-// before each answer), and ends on `exit` or after 10 minutes with nothing
+// (`drop`), when its namespace is gone or replaced (checked for every socket
+// every 10 s idle and on `ping`, and for the socket asked for before an
+// `open` hands it out), and ends on `exit` or after 10 minutes with nothing
 // held and nobody asking.
 //
 // The source is a plain CommonJS string run with `node -e` so that it needs
@@ -162,9 +163,9 @@ function prune() {
 }
 
 function handle(req) {
-  prune();
   switch (req.op) {
     case 'ping':
+      prune();
       return [{ ok: true, pid: process.pid, protocol: 1, held: held.size }, []];
     case 'drop':
       drop(req.key);
@@ -174,8 +175,12 @@ function handle(req) {
       try { fs.unlinkSync(controlPath); } catch {}
       return [{ ok: true }, [], true];
     case 'open': {
+      // Only this key's namespace is checked (a replaced one is never handed
+      // out); the others wait for the idle tick: a check of every held
+      // socket per request would make a start with many networks quadratic.
       const entry = held.get(req.key);
-      if (entry !== undefined && entry.host === req.host && entry.namespace === req.namespace &&
+      if (entry !== undefined && entry.namespace !== null && inodeOf(entry.namespace) !== entry.inode) drop(req.key);
+      else if (entry !== undefined && entry.host === req.host && entry.namespace === req.namespace &&
           (req.port === 0 || entry.port === req.port)) {
         return [{ ok: true, port: entry.port, adopted: true }, [entry.fd]];
       }

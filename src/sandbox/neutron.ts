@@ -187,6 +187,12 @@ export interface VmPortOptions {
   readonly projectId?: string;
   /** Port id; default a random uuid. */
   readonly name?: string;
+  /**
+   * The port's binding host, as neutron writes it once nova has bound the
+   * port (LSP options:requested-chassis; a Chassis name or hostname),
+   * before the VIF is plugged. Default none.
+   */
+  readonly requestedChassis?: string;
 }
 
 function allocate(net: NetworkState): string {
@@ -247,6 +253,7 @@ export async function createVmPort(network: Network, options: VmPortOptions = {}
       'neutron:network_name': net.switchName,
       'neutron:port_name': '',
     }),
+    ...mapArgs('options', { 'requested-chassis': options.requestedChassis }),
   );
   return port;
 }

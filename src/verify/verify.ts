@@ -2,8 +2,8 @@
  * `ovnmeta verify`: gathers what the chassis has and judges it against what
  * the agent would want (desiredNetwork over the same SB rows), network by
  * network. Read-only: it opens the two databases as a monitor, starts a
- * private ovn-trace daemon, reads the kernel (inspectPlumbing, one
- * `ip -json` per namespace), dumps table 0 of the integration bridge once,
+ * private ovn-trace daemon, reads the kernel (inspectPlumbing, in-process
+ * rtnetlink dumps per namespace), dumps table 0 of the integration bridge once,
  * and makes HTTP requests; it never writes anything.
  *
  *   OVS db ─ who we are, OVS ports ──┐
@@ -20,6 +20,7 @@ import {
   agentIdFor,
   decideRole,
   desiredNetwork,
+  isBoundTo,
   localChassis,
   needsChecksumFill,
   ovsSsl,
@@ -210,8 +211,12 @@ interface GatherContext {
   readonly namespaceEnv: Partial<NamespaceEnv> | undefined;
 }
 
+/** The network's VM ports bound here: the ones a trace and a request can be made for (a port only requested here is not plugged yet). */
 function localPortsOf(sb: SbSnapshot, networkId: string): readonly PortBinding[] {
-  return sb.view.inputs(networkId, sb.chassis).localPorts;
+  const chassis = sb.chassis;
+  return chassis === undefined
+    ? []
+    : sb.view.inputs(networkId, chassis).localPorts.filter((p) => isBoundTo(p, chassis));
 }
 
 async function observeNetwork(

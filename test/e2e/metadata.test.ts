@@ -81,6 +81,29 @@ describe('serving metadata', () => {
     expect(seen.headers['x-ovn-network-id']).toBeUndefined();
   });
 
+  test('a port nova bound to this host is prepared for before its VM is plugged, and served once it is', async () => {
+    const netR = await network(['10.93.0.0/24']);
+    // neutron sets requested-chassis when nova binds the port, before the plug.
+    const port = await createVmPort(netR, { requestedChassis: chassis.systemId });
+    const ns = `ovnmeta-${netR.id}`;
+    await chassis.waitFor(
+      async () => (await run('ip', ['netns', 'list'])).split('\n').some((l) => l.split(' ')[0] === ns),
+      20_000,
+      `${ns} before the plug`,
+    );
+    expect(await chassis.bindingOf(port.name)).toBe(''); // not bound anywhere yet
+    const t0 = performance.now();
+    const vm = await startVm(chassis, port);
+    await chassis.waitFor(
+      async () => (await vm.curl(INSTANCE_ID, { timeoutMs: 2000 }).catch(() => undefined))?.status === 200,
+      20_000,
+      `metadata for ${port.name}`,
+    );
+    console.log(`requested-chassis: plug -> first 200 in ${Math.round(performance.now() - t0)} ms`);
+    expect((await vm.curl(INSTANCE_ID)).body).toBe(port.instanceId);
+    await vm.stop();
+  });
+
   test('forged identity headers change nothing', async () => {
     const r = await a.vm.curl(INSTANCE_ID, {
       headers: {

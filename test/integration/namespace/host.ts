@@ -1,14 +1,19 @@
 // Test helpers for the namespace integration tests: unique names per run,
-// a spawn-counting runner around the real one, independent reads of the
-// host with plain iproute2, and cleanup of exactly what a test made.
+// a host that records every kernel batch (around the real in-process kernel)
+// and every spawn, independent reads of the host with plain iproute2, and
+// cleanup of exactly what a test made.
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import { eui64LinkLocal } from '../../../src/common/address.js';
 import {
   execaRunner,
   vethNames,
+  workerKernel,
   type CommandRunner,
   type DesiredPlumbing,
+  type KernelBatch,
+  type KernelOp,
+  type NamespaceEnv,
 } from '../../../src/namespace/index.js';
 
 /** Never `ovnmeta-`: an agent test running at the same time would reap it. */
@@ -20,22 +25,52 @@ export interface Recorded {
   readonly input?: string;
 }
 
-/** The real runner, recording every spawn. */
-export class CountingRunner implements CommandRunner {
-  readonly calls: Recorded[] = [];
+/** The real kernel and runner, recording every batch and every spawn. */
+export class CountingHost {
+  readonly batches: KernelBatch[] = [];
+  readonly spawns: Recorded[] = [];
+  readonly env: Pick<NamespaceEnv, 'kernel' | 'runner'>;
 
-  async run(cmd: string, args: readonly string[], options?: { input?: string }) {
-    this.calls.push({ cmd, args, ...(options?.input === undefined ? {} : { input: options.input }) });
-    return execaRunner.run(cmd, args, options);
+  constructor() {
+    const runner: CommandRunner = {
+      run: (cmd, args, options) => {
+        this.spawns.push({ cmd, args, ...(options?.input === undefined ? {} : { input: options.input }) });
+        return execaRunner.run(cmd, args, options);
+      },
+    };
+    this.env = {
+      runner,
+      kernel: {
+        run: (batch) => {
+          this.batches.push(batch);
+          return workerKernel.run(batch);
+        },
+      },
+    };
   }
 
-  /** Spawns that change the host (everything but `-json … show` and `ethtool -k`). */
-  get mutating(): Recorded[] {
-    return this.calls.filter((c) => !c.args.includes('-json') && !c.args.includes('-k'));
+  /** Kernel calls that change the host (everything but dumps and offload reads). */
+  get mutating(): KernelOp[] {
+    return this.batches.flatMap((b) =>
+      b.ops.filter(
+        (op) =>
+          !(
+            op.op === 'dump' ||
+            (op.op === 'ethtool' && op.set === undefined) ||
+            (op.op === 'netlink' && !op.mutates)
+          ),
+      ),
+    );
+  }
+
+  /** What each batch did, by op kind: e.g. ['dump', 'dump']. */
+  get ops(): string[][] {
+    return this.batches.map((b) => b.ops.map((op) => op.op));
   }
 
   reset(): void {
-    this.calls.length = 0;
+    this.batches.length = 0;
+    this.spawns.length = 0;
   }
 }
 

@@ -10,7 +10,7 @@ import {
   inspectPlumbing,
   listNamespaces,
   namespaceInode,
-  NetnsCommandError,
+  NetnsKernelError,
   removePlumbing,
   type DesiredPlumbing,
 } from '../../../src/namespace/index.js';
@@ -18,7 +18,7 @@ import { parseCidr } from '../../../src/common/address.js';
 import {
   cidrsOf,
   cleanup,
-  CountingRunner,
+  CountingHost,
   fakeNetwork,
   linksIn,
   PREFIX,
@@ -49,20 +49,25 @@ async function expectConverged(d: DesiredPlumbing): Promise<void> {
   if (d.mtu !== undefined) expect(root!.mtu).toBe(d.mtu);
 }
 
-async function ensureTwice(d: DesiredPlumbing, runner: CountingRunner, first: string): Promise<void> {
-  expect(await ensurePlumbing(d, { runner })).toBe(first);
+async function ensureTwice(d: DesiredPlumbing, host: CountingHost, first: string): Promise<void> {
+  expect(await ensurePlumbing(d, host.env)).toBe(first);
   await expectConverged(d);
-  runner.reset();
-  expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
-  expect(runner.mutating).toEqual([]);
+  host.reset();
+  expect(await ensurePlumbing(d, host.env)).toBe('unchanged');
+  expect(host.mutating).toEqual([]);
 }
 
 describe('fresh network', () => {
   it('creates everything in two spawns; the second ensure changes nothing', async () => {
     const d = fakeNetwork();
-    const runner = new CountingRunner();
-    expect(await ensurePlumbing(d, { runner })).toBe('created');
-    expect(runner.calls).toHaveLength(2); // inspect: none (stat + sysfs); apply: root batch + namespace batch
+    const host = new CountingHost();
+    expect(await ensurePlumbing(d, host.env)).toBe('created');
+    // inspect: none (stat + sysfs); apply: root batch + namespace batch; no process started
+    expect(host.ops).toEqual([
+      ['netns-add', 'netlink', 'netlink'],
+      ['netlink', 'netlink', 'netlink', 'netlink', 'netlink'],
+    ]);
+    expect(host.spawns).toEqual([]);
     await expectConverged(d);
 
     const actual = await inspectPlumbing(d);
@@ -74,10 +79,11 @@ describe('fresh network', () => {
     });
     expect(sorted(actual.inside!.addresses)).toEqual(sorted(d.addresses));
 
-    runner.reset();
-    expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
-    expect(runner.calls.map((c) => c.args)).toEqual([['-n', d.namespace, '-json', '-d', 'addr', 'show']]);
-    expect(runner.mutating).toEqual([]);
+    host.reset();
+    expect(await ensurePlumbing(d, host.env)).toBe('unchanged');
+    expect(host.ops).toEqual([['dump', 'dump']]); // links and addresses of the namespace
+    expect(host.spawns).toEqual([]);
+    expect(host.mutating).toEqual([]);
   });
 
   it('lets the kernel add no link-local of its own (addrgenmode none)', async () => {
@@ -88,47 +94,55 @@ describe('fresh network', () => {
     expect(await ensurePlumbing(d)).toBe('unchanged');
   });
 
-  it('checksum fill: tx offload off on the inside end, set and read in-process (no ethtool spawn)', async () => {
+  it('checksum fill: tx offload off on the inside end, set and read in-process (no spawn)', async () => {
     const d = fakeNetwork({ checksumFill: true });
-    const runner = new CountingRunner();
-    expect(await ensurePlumbing(d, { runner })).toBe('created');
-    expect(runner.calls).toHaveLength(2); // root batch + namespace batch, as without checksum fill
-    expect(runner.calls.flatMap((c) => [c.cmd, ...c.args])).not.toContain('ethtool');
+    const host = new CountingHost();
+    expect(await ensurePlumbing(d, host.env)).toBe('created');
+    expect(host.ops).toHaveLength(2); // root batch + namespace batch (ending with the offload), as without checksum fill
+    expect(host.ops[1]!.at(-1)).toBe('ethtool');
+    expect(host.spawns).toEqual([]);
     // Checked with the real ethtool, not our own read.
     const features = await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-k', d.vethInside]);
     expect(features).toMatch(/^tx-checksumming: off/m);
     expect(features).toMatch(/^\ttx-checksum-ip-generic: off/m);
     expect(await inspectPlumbing(d)).toMatchObject({ txChecksumOffload: false });
-    runner.reset();
-    expect(await ensurePlumbing(d, { runner })).toBe('unchanged');
-    expect(runner.calls.map((c) => c.args)).toEqual([['-n', d.namespace, '-json', '-d', 'addr', 'show']]);
+    host.reset();
+    expect(await ensurePlumbing(d, host.env)).toBe('unchanged');
+    expect(host.ops).toEqual([['dump', 'dump'], ['ethtool']]); // the offload read
+    expect(host.mutating).toEqual([]);
 
     // Turned back on behind our back (as neutron's plumbing has it): the read
     // sees it and the next ensure turns it off again, still without a spawn.
     await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-K', d.vethInside, 'tx', 'on']);
     expect(await inspectPlumbing(d)).toMatchObject({ txChecksumOffload: true });
-    runner.reset();
-    expect(await ensurePlumbing(d, { runner })).toBe('updated');
-    expect(runner.calls).toHaveLength(1); // the read-only addr show
-    expect(runner.mutating).toEqual([]);
+    host.reset();
+    expect(await ensurePlumbing(d, host.env)).toBe('updated');
+    expect(host.ops).toEqual([['dump', 'dump'], ['ethtool'], ['ethtool']]); // read, read, set
+    expect(host.mutating).toEqual([{ op: 'ethtool', link: d.vethInside, set: false }]);
+    expect(host.spawns).toEqual([]);
     expect(await sh('ip', ['netns', 'exec', d.namespace, 'ethtool', '-k', d.vethInside])).toMatch(
       /^tx-checksumming: off/m,
     );
   });
 
-  it('checksum fill on a link that is not there fails as NETNS_OFFLOAD_FAILED, retryable', async () => {
+  it('checksum fill on a link that is not there fails as NETNS_KERNEL_FAILED (ENODEV), retryable', async () => {
     const d = fakeNetwork({ checksumFill: true });
     await ensurePlumbing(d);
     await expect(
       applyPlumbing([{ op: 'tx-checksum-off', namespace: d.namespace, link: 'nosuchlink0' }]),
-    ).rejects.toMatchObject({ code: 'NETNS_OFFLOAD_FAILED', errno: 'ENODEV', retryable: true });
+    ).rejects.toMatchObject({
+      code: 'NETNS_KERNEL_FAILED',
+      errno: 'ENODEV',
+      retryable: true,
+      step: 'ethtool -K nosuchlink0 tx off',
+    });
   });
 
   it('IPv6: link-locals usable at once (nodad, never tentative), global address too', async () => {
     const d = fakeNetwork({
       addresses: ['169.254.169.254/32', ...v6('fa:16:3e:9d:cc:52'), '2001:db8:0:0::2/64'],
     });
-    await ensureTwice(d, new CountingRunner(), 'created');
+    await ensureTwice(d, new CountingHost(), 'created');
     const inside = (await linksIn(d.namespace)).get(d.vethInside)!;
     expect(cidrsOf(inside)).toEqual(
       sorted(['169.254.169.254/32', 'fe80::a9fe:a9fe/128', 'fe80::f816:3eff:fe9d:cc52/64', '2001:db8::2/64']),
@@ -184,9 +198,10 @@ describe('adoption', () => {
     expect(before).toContain('fe80::f816:3eff:fe9d:cc52/64'); // made by the kernel
     expect(before).toContain('10.9.9.2/24');
 
-    const runner = new CountingRunner();
-    expect(await ensurePlumbing(d, { runner })).toBe('updated');
-    expect(runner.mutating).toHaveLength(1); // one namespace batch removing addresses
+    const host = new CountingHost();
+    expect(await ensurePlumbing(d, host.env)).toBe('updated');
+    expect(host.ops.slice(1)).toEqual([['netlink', 'netlink']]); // one namespace batch removing two addresses
+    expect(host.mutating).toHaveLength(2);
     await expectConverged(d); // the kernel's fe80 link-local and 10.9.9.2/24 are gone
     expect(await namespaceInode(d.namespace)).toBe(inode);
     expect((await rootLink(d.vethRoot))!.address).toBe(rootIndex.address); // same root link, not recreated
@@ -221,16 +236,16 @@ describe('adoption: kernel link-locals of veths we did not create', () => {
   it('down: bringing it up makes no link-local behind our back', async () => {
     const d = fakeNetwork();
     await neutronPair(d, d.mac, false);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
   });
 
   it('up with another MAC: one pass converges, IPv6 wanted or not', async () => {
     const d = fakeNetwork();
     await neutronPair(d, 'fa:16:3e:00:00:77', true);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
     const e = fakeNetwork({ addresses: ['169.254.169.254/32', ...v6('fa:16:3e:9d:cc:52')] });
     await neutronPair(e, 'fa:16:3e:00:00:78', true);
-    await ensureTwice(e, new CountingRunner(), 'updated');
+    await ensureTwice(e, new CountingHost(), 'updated');
   });
 });
 
@@ -239,7 +254,7 @@ describe('repair', () => {
     const d = fakeNetwork();
     await sh('ip', ['netns', 'add', d.namespace]);
     const inode = await namespaceInode(d.namespace);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
     expect(await namespaceInode(d.namespace)).toBe(inode);
   });
 
@@ -247,7 +262,7 @@ describe('repair', () => {
     const d = fakeNetwork();
     await sh('ip', ['link', 'add', d.vethRoot, 'type', 'veth', 'peer', 'name', d.vethInside]);
     expect((await inspectPlumbing(d)).root).toBeDefined();
-    await ensureTwice(d, new CountingRunner(), 'created');
+    await ensureTwice(d, new CountingHost(), 'created');
     expect(await rootLink(d.vethInside)).toBeUndefined(); // the stray peer went with the old pair
   });
 
@@ -255,7 +270,7 @@ describe('repair', () => {
     const d = fakeNetwork();
     await sh('ip', ['netns', 'add', d.namespace]);
     await sh('ip', ['link', 'add', d.vethRoot, 'type', 'veth', 'peer', 'name', d.vethInside]);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
     expect(await rootLink(d.vethInside)).toBeUndefined();
   });
 
@@ -267,7 +282,7 @@ describe('repair', () => {
     await sh('ip', ['netns', 'add', elsewhere]);
     await sh('ip', ['-n', d.namespace, 'link', 'set', d.vethInside, 'netns', elsewhere]);
     const inode = await namespaceInode(d.namespace);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
     expect(await namespaceInode(d.namespace)).toBe(inode);
     expect((await linksIn(elsewhere)).has(d.vethInside)).toBe(false); // deleted with its old peer
   });
@@ -287,8 +302,8 @@ describe('repair', () => {
       'name',
       'other0',
     ]);
-    const runner = new CountingRunner();
-    await ensureTwice(d, runner, 'updated');
+    const host = new CountingHost();
+    await ensureTwice(d, host, 'updated');
     expect((await linksIn(d.namespace)).has('other0')).toBe(false);
   });
 
@@ -297,7 +312,7 @@ describe('repair', () => {
     await sh('touch', [`/run/netns/${d.namespace}`]);
     expect((await inspectPlumbing(d)).namespace).toBe('stale');
     expect(await namespaceInode(d.namespace)).toBeUndefined();
-    await ensureTwice(d, new CountingRunner(), 'created');
+    await ensureTwice(d, new CountingHost(), 'created');
     expect(await namespaceInode(d.namespace)).toBeGreaterThan(0);
   });
 
@@ -315,7 +330,7 @@ describe('repair', () => {
         '',
       ].join('\n'),
     );
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
   });
 
   it('a stale primary IPv4 address with a wanted secondary: one pass converges', async () => {
@@ -343,7 +358,7 @@ describe('repair', () => {
         '',
       ].join('\n'),
     );
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
   });
 
   it('wrong MTU on both ends', async () => {
@@ -352,29 +367,29 @@ describe('repair', () => {
     const inode = await namespaceInode(d.namespace);
     await sh('ip', ['link', 'set', d.vethRoot, 'mtu', '1300']);
     await sh('ip', ['-n', d.namespace, 'link', 'set', d.vethInside, 'mtu', '9000']);
-    const runner = new CountingRunner();
-    await ensureTwice(d, runner, 'updated');
+    const host = new CountingHost();
+    await ensureTwice(d, host, 'updated');
     expect(await namespaceInode(d.namespace)).toBe(inode);
   });
 
   it('MTU change of the network', async () => {
     const d = fakeNetwork();
     await ensurePlumbing(d);
-    await ensureTwice({ ...d, mtu: 1400 }, new CountingRunner(), 'updated');
+    await ensureTwice({ ...d, mtu: 1400 }, new CountingHost(), 'updated');
   });
 
   it('wrong MAC while the link is up (live change), with IPv6 link-local following it', async () => {
     const d = fakeNetwork({ addresses: ['169.254.169.254/32', ...v6('fa:16:3e:9d:cc:52')] });
     await ensurePlumbing(d);
     await sh('ip', ['-n', d.namespace, 'link', 'set', d.vethInside, 'address', 'fa:16:3e:00:00:99']);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
     // The port's MAC changes: the EUI-64 link-local moves with it.
     const moved = {
       ...d,
       mac: 'fa:16:3e:11:22:33',
       addresses: ['169.254.169.254/32', ...v6('fa:16:3e:11:22:33')],
     };
-    await ensureTwice(moved, new CountingRunner(), 'updated');
+    await ensureTwice(moved, new CountingHost(), 'updated');
   });
 
   it('links down', async () => {
@@ -382,7 +397,7 @@ describe('repair', () => {
     await ensurePlumbing(d);
     await sh('ip', ['link', 'set', d.vethRoot, 'down']);
     await sh('ip', ['-n', d.namespace, '-batch', '-'], `link set lo down\nlink set ${d.vethInside} down\n`);
-    await ensureTwice(d, new CountingRunner(), 'updated');
+    await ensureTwice(d, new CountingHost(), 'updated');
   });
 });
 
@@ -425,21 +440,23 @@ describe('removal and listing', () => {
 });
 
 describe('errors', () => {
-  it('a failing batch line becomes NETNS_COMMAND_FAILED naming command, line and stderr', async () => {
+  it('a failing step becomes NETNS_KERNEL_FAILED naming namespace, step and errno; the steps before it stay', async () => {
     const d = fakeNetwork();
     await ensurePlumbing(d);
     const err = await applyPlumbing([
       { op: 'addr-add', namespace: d.namespace, link: d.vethInside, cidr: '10.1.0.1/24' },
       { op: 'addr-add', namespace: d.namespace, link: 'nosuchlink0', cidr: '10.2.0.1/24' },
     ]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NetnsCommandError);
+    expect(err).toBeInstanceOf(NetnsKernelError);
     expect(err).toMatchObject({
-      code: 'NETNS_COMMAND_FAILED',
+      code: 'NETNS_KERNEL_FAILED',
       retryable: true,
-      command: `ip -n ${d.namespace} -batch -`,
-      line: 'addr replace 10.2.0.1/24 dev nosuchlink0',
+      netns: d.namespace,
+      step: 'addr replace 10.2.0.1/24 dev nosuchlink0',
+      errno: 'ENODEV',
     });
-    expect((err as NetnsCommandError).stderr).toMatch(/nosuchlink0|Cannot find device/);
+    expect((err as Error).message).toContain('no link nosuchlink0');
+    expect(cidrsOf((await linksIn(d.namespace)).get(d.vethInside))).toContain('10.1.0.1/24');
     // The plan carries on from where the failure left the host.
     expect(await ensurePlumbing(d)).toBe('updated');
     await expectConverged(d);

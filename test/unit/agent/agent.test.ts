@@ -20,6 +20,8 @@ import {
   SYSTEM_ID,
   addChassis,
   addNetwork,
+  datapathRow,
+  DP,
   map,
   metadataPortRow,
   ref,
@@ -241,6 +243,27 @@ describe('Agent event routing', () => {
       kind: 'found',
       instanceId: `inst-${NET_C}`,
     });
+  });
+
+  it('a VM port neutron asked to bind here is prepared for before it is bound; its VM is known only once bound', async () => {
+    const w = world();
+    addNetwork(w.sb, NET_A, 1);
+    agent = await w.start();
+    await agent.idle();
+    // nova binds the port to this host: neutron sets requested-chassis, northd
+    // fills requested_chassis; the VIF is not plugged, nothing is bound yet.
+    const { chassis: _unbound, ...requested } = vmPortRow(NET_C, '10.0.3.10', CH);
+    w.sb.put('Datapath_Binding', DP[NET_C]!, datapathRow(NET_C));
+    w.sb.put('Port_Binding', uuidOf(0x103), metadataPortRow(NET_C, '10.0.3.2/24', '10.0.3.2'));
+    w.sb.put('Port_Binding', uuidOf(0x203), { ...requested, requested_chassis: ref(CH) });
+    await until('network C served', () => w.proxy.networks.has(NET_C));
+    expect(agent.identity.lookup(NET_C, '10.0.3.10').kind).not.toBe('found');
+    // ovn-controller claims it once plugged: now the VM is known.
+    w.sb.put('Port_Binding', uuidOf(0x203), { ...requested, requested_chassis: ref(CH), chassis: ref(CH) });
+    await until('VM known', () => agent!.identity.lookup(NET_C, '10.0.3.10').kind === 'found');
+    // Requested elsewhere and unbound (nova moved it away before plugging): no longer wanted here.
+    w.sb.put('Port_Binding', uuidOf(0x203), { ...requested, requested_chassis: ref(OTHER_CH) });
+    await until('network C torn down', () => !w.proxy.networks.has(NET_C));
   });
 
   it('a failed reconcile is retried after its backoff, on the clock it was given', async () => {

@@ -21,6 +21,8 @@ export function port(over: Partial<PortBinding> & { ids?: Record<string, string>
     datapath: DP,
     chassis: CHASSIS,
     additionalChassis: [],
+    requestedChassis: undefined,
+    requestedAdditionalChassis: [],
     mac: ['fa:16:3e:00:00:10 172.16.100.10'],
     externalIds: new Map(
       Object.entries(ids ?? { 'neutron:device_id': 'inst-1', 'neutron:project_id': 'proj-1' }),

@@ -36,6 +36,26 @@ describe('SB monitor conditions', () => {
     expect(c.Port_Binding).toEqual([['chassis', '==', ['uuid', 'c-1']]]);
   });
 
+  it('selects ports requested here (neutron requested-chassis, and a migration destination) when the schema has them', () => {
+    const c = sbConditions({ ...base, chassis: 'c-1', requestedChassis: { main: true, additional: true } });
+    expect(c.Port_Binding).toEqual([
+      ['chassis', '==', ['uuid', 'c-1']],
+      ['additional_chassis', 'includes', ['uuid', 'c-1']],
+      ['requested_chassis', '==', ['uuid', 'c-1']],
+      ['requested_additional_chassis', 'includes', ['uuid', 'c-1']],
+    ]);
+    const old = sbConditions({
+      ...base,
+      chassis: 'c-1',
+      requestedChassis: { main: true, additional: false },
+    });
+    expect(old.Port_Binding).not.toContainEqual([
+      'requested_additional_chassis',
+      'includes',
+      ['uuid', 'c-1'],
+    ]);
+  });
+
   it('is stable under input order, so unchanged interest means no monitor_cond_change', () => {
     const a = sbConditions({ ...base, chassis: 'c', datapaths: ['x', 'y'], networks: ['n1', 'n2'] });
     const b = sbConditions({ ...base, chassis: 'c', datapaths: ['y', 'x'], networks: ['n2', 'n1'] });

@@ -70,6 +70,21 @@ describe('networksTouched', () => {
     expect(touched([migrating as RowEventLike])).toEqual([NET]);
   });
 
+  it('a port requested here (not bound yet) touches its network, and so does its move away', () => {
+    const requested = vmRow({ chassis: undefined, requested_chassis: CHASSIS });
+    expect(touched([{ table: 'Port_Binding', type: 'insert', uuid: 'pb-1', new: requested }])).toEqual([NET]);
+    const away = {
+      table: 'Port_Binding',
+      type: 'update',
+      uuid: 'pb-1',
+      new: vmRow({ chassis: undefined, requested_chassis: OTHER_CHASSIS }),
+      old: { requested_chassis: CHASSIS },
+    };
+    expect(touched([away as RowEventLike])).toEqual([NET]);
+    const elsewhere = vmRow({ chassis: undefined, requested_chassis: OTHER_CHASSIS });
+    expect(touched([{ table: 'Port_Binding', type: 'insert', uuid: 'pb-2', new: elsewhere }])).toEqual([]);
+  });
+
   it('a port of another chassis touches nothing', () => {
     const foreign = vmRow({ chassis: OTHER_CHASSIS });
     expect(touched([{ table: 'Port_Binding', type: 'insert', uuid: 'pb-1', new: foreign }])).toEqual([]);

@@ -5,15 +5,9 @@ import * as errors from '../../../src/namespace/errors.js';
 
 const samples: errors.NetnsError[] = [
   new errors.NetnsInvalidDesiredError('ovnmeta-x', 'mtu', 1, 'too small'),
-  new errors.NetnsCommandError(
-    'ip -n ovnmeta-x -batch -',
-    1,
-    'RTNETLINK answers: File exists\nCommand failed -:2\n',
-    'addr replace …',
-  ),
+  new errors.NetnsKernelError('ovnmeta-x', 'addr replace 10.0.0.2/24 dev tapx1', 'EEXIST', 'kernel refused'),
   new errors.NetnsSpawnError('ip -batch -', Object.assign(new Error('spawn ip ENOENT'), { code: 'ENOENT' })),
   new errors.NetnsInspectError('ovnmeta-x', 'bad json'),
-  new errors.NetnsOffloadError('/run/netns/ovnmeta-x', 'tapx1', 'set', 'ENODEV', 'SIOCETHTOOL tapx1'),
   new errors.NetnsOvsBridgeMissingError('br-int'),
   new errors.NetnsNotSharedError('/run/netns', 'in a podman container', '/run/netns is a private mount'),
 ];
@@ -44,12 +38,13 @@ describe('NETNS_ error catalogue', () => {
     }
   });
 
-  it('names the object and the failing batch line', () => {
-    const e = samples[1] as errors.NetnsCommandError;
-    expect(e.message).toBe(
-      'ip -n ovnmeta-x -batch - (at "addr replace …") exited 1: RTNETLINK answers: File exists',
-    );
+  it('names the namespace, the failing step and the errno; the kernel refusing for good is terminal', () => {
+    const e = samples[1] as errors.NetnsKernelError;
+    expect(e.message).toBe('addr replace 10.0.0.2/24 dev tapx1 (in ovnmeta-x): kernel refused: EEXIST');
     expect(e.retryable).toBe(true);
+    expect(new errors.NetnsKernelError('root netns', 'netns add x', 'EPERM', 'unshare').retryable).toBe(
+      false,
+    );
   });
 
   it('a missing binary is terminal, a transient spawn failure is not', () => {

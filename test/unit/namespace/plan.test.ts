@@ -1,10 +1,10 @@
 // planPlumbing on data: every way one network's plumbing can be found on a
-// host, and the exact steps (and spawns) that repair it.
+// host, and the exact steps (and kernel batches) that repair it.
 import { describe, expect, it } from 'vitest';
 import { eui64LinkLocal } from '../../../src/common/address.js';
 import {
   planPlumbing,
-  plumbingCommands,
+  plumbingBatches,
   type ActualPlumbing,
   type DesiredPlumbing,
   type PlumbingStep,
@@ -67,13 +67,12 @@ const freshInside = [noAddrgen, add('169.254.169.254/32'), add('172.16.100.2/24'
 describe('planPlumbing: fresh', () => {
   const fresh: ActualPlumbing = { namespace: 'absent', ipv6: true };
 
-  it('creates namespace, pair, addresses and links up, in two spawns', () => {
+  it('creates namespace, pair, addresses and links up, in two kernel batches', () => {
     const steps = planPlumbing(desired, fresh);
     expect(steps).toEqual([{ op: 'netns-add', namespace: NS }, vethAdd, rootUp, loUp, ...freshInside]);
-    expect(plumbingCommands(steps)).toEqual([
+    expect(plumbingBatches(steps).map(({ namespace, lines }) => ({ namespace, lines }))).toEqual([
       {
-        cmd: 'ip',
-        args: ['-batch', '-'],
+        namespace: undefined,
         lines: [
           `netns add ${NS}`,
           `link add ${ROOT} mtu 1442 type veth peer name ${IN} netns ${NS} address ${MAC} mtu 1442`,
@@ -81,8 +80,7 @@ describe('planPlumbing: fresh', () => {
         ],
       },
       {
-        cmd: 'ip',
-        args: ['-n', NS, '-batch', '-'],
+        namespace: NS,
         lines: [
           'link set dev lo up',
           `link set dev ${IN} addrgenmode none`,
@@ -94,14 +92,13 @@ describe('planPlumbing: fresh', () => {
     ]);
   });
 
-  it('checksum fill adds the tx offload step but no spawn (still two)', () => {
+  it('checksum fill adds the tx offload step to the namespace batch (still two batches)', () => {
     const steps = planPlumbing({ ...desired, checksumFill: true }, fresh);
     expect(steps.at(-1)).toEqual(txOff);
-    expect(plumbingCommands(steps).map((c) => c.args.slice(0, 2))).toEqual([
-      ['-batch', '-'],
-      ['-n', NS],
-    ]);
-    expect(plumbingCommands(steps).flatMap((c) => [c.cmd, ...c.args])).not.toContain('ethtool');
+    const batches = plumbingBatches(steps);
+    expect(batches.map((b) => b.namespace)).toEqual([undefined, NS]);
+    expect(batches[1]!.lines.at(-1)).toBe(`ethtool -K ${IN} tx off`);
+    expect(batches[1]!.ops.at(-1)).toEqual({ op: 'ethtool', link: IN, set: false });
   });
 
   it('leaves addrgenmode alone on a kernel without IPv6', () => {
@@ -112,14 +109,14 @@ describe('planPlumbing: fresh', () => {
     const { mtu: _mtu, ...noMtu } = desired;
     const steps = planPlumbing(noMtu, fresh);
     expect(steps[1]).toEqual({ op: 'veth-add', root: ROOT, inside: IN, namespace: NS, mac: MAC });
-    expect(plumbingCommands(steps)[0]!.lines![1]).toBe(
+    expect(plumbingBatches(steps)[0]!.lines[1]).toBe(
       `link add ${ROOT} type veth peer name ${IN} netns ${NS} address ${MAC}`,
     );
   });
 
   it('adds IPv6 addresses without DAD', () => {
     const v6 = { ...desired, addresses: [...desired.addresses, 'fe80::a9fe:a9fe/128', LL] };
-    const lines = plumbingCommands(planPlumbing(v6, fresh))[1]!.lines!;
+    const lines = plumbingBatches(planPlumbing(v6, fresh))[1]!.lines;
     expect(lines).toContain(`addr replace fe80::a9fe:a9fe/128 dev ${IN} nodad`);
     expect(lines).toContain(`addr replace fe80::f816:3eff:fe9d:cc52/64 dev ${IN} nodad`);
     // addrgenmode none comes before up, never on the same line
@@ -199,10 +196,10 @@ describe('planPlumbing: half made', () => {
     const actual: ActualPlumbing = { ...right, root: { ...right.root!, peerIfindex: 41 }, inside: undefined };
     const steps = planPlumbing(desired, actual);
     expect(steps).toEqual([{ op: 'link-delete', link: ROOT }, vethAdd, rootUp, ...freshInside]);
-    expect(plumbingCommands(steps)).toHaveLength(2);
+    expect(plumbingBatches(steps)).toHaveLength(2);
   });
 
-  it('a link in the namespace that is not the peer: removed first (third spawn), then a new pair', () => {
+  it('a link in the namespace that is not the peer: removed first (third batch), then a new pair', () => {
     const stray = withInside({ kind: undefined, peerIfindex: undefined, peerInOtherNetns: false });
     const steps = planPlumbing(desired, stray);
     expect(steps).toEqual([
@@ -212,11 +209,7 @@ describe('planPlumbing: half made', () => {
       rootUp,
       ...freshInside,
     ]);
-    expect(plumbingCommands(steps).map((c) => c.args)).toEqual([
-      ['-n', NS, '-batch', '-'],
-      ['-batch', '-'],
-      ['-n', NS, '-batch', '-'],
-    ]);
+    expect(plumbingBatches(steps).map((b) => b.namespace)).toEqual([NS, undefined, NS]);
   });
 
   it('inside veth paired inside the namespace itself (not across netns): replaced', () => {
@@ -257,7 +250,7 @@ describe('planPlumbing: half made', () => {
     };
     const steps = planPlumbing(desired, actual);
     expect(steps).toEqual([rootUp, loUp, noAddrgen, insideUp]);
-    expect(plumbingCommands(steps)).toHaveLength(2);
+    expect(plumbingBatches(steps)).toHaveLength(2);
     // without IPv6 in the kernel there is no addrgenmode to set
     expect(planPlumbing(desired, { ...actual, ipv6: false })).toEqual([rootUp, loUp, insideUp]);
   });
@@ -303,7 +296,7 @@ describe('planPlumbing: drift', () => {
     expect(planPlumbing(d, other)).toEqual([del('10.0.0.5/16')]);
   });
 
-  it('MTU change: both ends, one spawn each side', () => {
+  it('MTU change: both ends, one batch each side', () => {
     const actual: ActualPlumbing = {
       ...right,
       root: { ...right.root!, mtu: 1500 },
@@ -314,7 +307,7 @@ describe('planPlumbing: drift', () => {
       { op: 'link-set', link: ROOT, mtu: 1442 },
       { op: 'link-set', namespace: NS, link: IN, mtu: 1442 },
     ]);
-    expect(plumbingCommands(steps).map((c) => c.lines)).toEqual([
+    expect(plumbingBatches(steps).map((b) => b.lines)).toEqual([
       [`link set dev ${ROOT} mtu 1442`],
       [`link set dev ${IN} mtu 1442`],
     ]);
@@ -379,12 +372,12 @@ describe('planPlumbing: bad input', () => {
   });
 });
 
-describe('plumbingCommands', () => {
-  it('refuses hand-made steps that would inject batch lines', () => {
+describe('plumbingBatches', () => {
+  it('refuses hand-made steps with names the kernel would not take', () => {
     expect(() =>
-      plumbingCommands([{ op: 'addr-add', namespace: NS, link: IN, cidr: '10.0.0.1/24\nnetns delete x' }]),
+      plumbingBatches([{ op: 'addr-add', namespace: NS, link: IN, cidr: '10.0.0.1/24\nnetns delete x' }]),
     ).toThrow(expect.objectContaining({ code: 'NETNS_INVALID_DESIRED' }));
-    expect(() => plumbingCommands([{ op: 'link-delete', link: 'a#b' }])).toThrow(
+    expect(() => plumbingBatches([{ op: 'link-delete', link: 'a#b' }])).toThrow(
       expect.objectContaining({ code: 'NETNS_INVALID_DESIRED' }),
     );
   });
@@ -395,7 +388,7 @@ describe('plumbingCommands', () => {
       { op: 'link-set', namespace: NS, link: IN, mtu: 1400 },
       { op: 'link-set', link: ROOT, up: true },
     ];
-    expect(plumbingCommands(steps).map((c) => c.lines)).toEqual([
+    expect(plumbingBatches(steps).map((b) => b.lines)).toEqual([
       [`link set dev ${ROOT} mtu 1400`],
       [`link set dev ${IN} mtu 1400`],
       [`link set dev ${ROOT} up`],
