@@ -83,27 +83,39 @@ export function logSinks(cfg: { DEFAULT: LogOptions }): LogSink[] {
   return sinks;
 }
 
+/** The longest a log line waits before it is handed to the file (ms). */
+export const LOG_FLUSH_MS = 20;
+/** Lines waiting beyond this many characters are handed over at once. */
+export const LOG_FLUSH_CHARS = 64 * 1024;
+
 /**
- * An asynchronous pino destination on `fd` to which the lines logged in one
- * turn of the event loop are handed together. Under load several requests
- * finish per turn, each with its access line; one asynchronous write(2) per
- * line (pino's plain asynchronous destination) cost ~10 µs of agent CPU per
- * request, a tenth of the relay. Nothing waits longer than the turn it was
- * logged in (the hand-over is a setImmediate, not a timer); what a write in
- * flight holds back goes out with the next one, as before; on exit, what is
- * left is written synchronously after pino's own flush of the stream.
+ * An asynchronous pino destination on `fd` that hands the lines logged
+ * within LOG_FLUSH_MS to one write(2). Under load every request ends with its
+ * access line; one asynchronous write per line (pino's plain asynchronous
+ * destination) cost ~10 µs of agent CPU per request, and one per event-loop
+ * turn still cost one write, one libuv pool hand-off and one more wake-up of
+ * the event loop per request when requests are spread out (a VM's answers
+ * rarely share a turn). A line waits at most LOG_FLUSH_MS (one timer, armed
+ * by the first line of a batch), or not at all once LOG_FLUSH_CHARS are
+ * waiting; what a write in flight holds back goes out with the next one; on
+ * exit, what is left is written synchronously after pino's own flush of the
+ * stream. A kill -9 loses at most the lines of the last LOG_FLUSH_MS, as it
+ * loses those of a write in flight.
  */
 export function coalescingDestination(fd: number): DestinationStream {
   const stream = pino.destination({ dest: fd, sync: false });
   let pending = '';
+  let timer: NodeJS.Timeout | undefined;
   const handOver = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     const text = pending;
     pending = '';
     if (text !== '') stream.write(text);
   };
   process.on('exit', () => {
     // Whichever of this and pino's exit handler runs first, the lines
-    // queued in the stream go before those of the last turn.
+    // queued in the stream go before those of the last batch.
     try {
       stream.flushSync();
     } catch {
@@ -114,8 +126,13 @@ export function coalescingDestination(fd: number): DestinationStream {
   });
   return {
     write(line: string): void {
-      if (pending === '') setImmediate(handOver);
       pending += line;
+      if (pending.length >= LOG_FLUSH_CHARS) handOver();
+      else if (timer === undefined) {
+        timer = setTimeout(handOver, LOG_FLUSH_MS);
+        // A batch waiting does not keep the agent alive: 'exit' writes it.
+        timer.unref();
+      }
     },
   };
 }
@@ -161,7 +178,7 @@ function openSink(cfg: AgentConfig, sink: LogSink): DestinationStream {
   switch (sink.kind) {
     case 'stdout':
     case 'stderr':
-      // Asynchronous, the lines of one event-loop turn in one write(2).
+      // Asynchronous, the lines of LOG_FLUSH_MS in one write(2).
       return coalescingDestination(sink.kind === 'stdout' ? 1 : 2);
     case 'file': {
       const option = cfg.DEFAULT.log_file !== '' ? 'log_file' : 'log_dir';

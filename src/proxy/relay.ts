@@ -2,18 +2,19 @@
 // neutron/common/metadata.py _proxy_request): the VM's method, path, query and
 // body, and exactly four headers of ours — never one of the VM's.
 //
-// One undici Pool with keep-alive serves every network: the origin never
-// changes, so a request costs a pooled connection, one flat header array, one
-// dispatch handler object and (for a new instance) one HMAC, cached by
-// instance id. Because neutron opens a fresh connection per request and we do
-// not, an idempotent request that meets a keep-alive connection nova just
-// closed is retried once. undici checks the headers and body timeouts on a
-// ~0.5 s tick (lib/util/timers.js): plenty for neutron's 60 s.
+// One pool of keep-alive connections (nova-pool.ts) serves every network: the
+// origin never changes, so a request costs one head string written in one go
+// (requestHead: the bytes undici wrote before, header for header), one small
+// call object and, for a new instance, one HMAC: a VM's four header lines are
+// built once and cached by instance id. The answer is read by a pure parser
+// (http1-response.ts). Because neutron opens a fresh connection per request
+// and we do not, an idempotent request that meets a keep-alive connection
+// nova just closed is retried once.
 
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import net from 'node:net';
+import tls from 'node:tls';
 
 import { formatHostPort } from '../common/address.js';
 import {
@@ -22,6 +23,7 @@ import {
   ProxyNovaTimeoutError,
   ProxyNovaUnreachableError,
 } from './errors.js';
+import { NovaConnectionError, NovaPool, type PoolAnswer, type PoolRequest } from './nova-pool.js';
 import type { NovaOptions } from './options.js';
 
 export interface RelayRequest {
@@ -47,7 +49,12 @@ export interface RelayResponse {
 export const RELAYED_STATUSES: ReadonlySet<number> = new Set([200, 400, 403, 404, 409, 500, 502, 503, 504]);
 
 const RETRY_ONCE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const SIGNATURE_CACHE_LIMIT = 4096;
+/** Methods that carry `content-length: 0` without a body (as undici sent them). */
+const PAYLOAD_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const IDENTITY_CACHE_LIMIT = 4096;
+/** What undici refused in a request target and in a header value. */
+const INVALID_PATH = /[^\u0021-\u00ff]/;
+const INVALID_HEADER_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
 
 /** Hex HMAC-SHA256 of the instance id keyed with metadata_proxy_shared_secret,
  *  as nova checks it (nova/api/metadata/handler.py, _handle_instance_id_request). */
@@ -60,6 +67,66 @@ export function novaOrigin(nova: Pick<NovaOptions, 'protocol' | 'host' | 'port'>
   return `${nova.protocol}://${formatHostPort(nova.host, nova.port)}`;
 }
 
+/** The four headers of ours, with the signature of the instance id. */
+export interface NovaHeaders {
+  readonly sourceIp: string;
+  readonly instanceId: string;
+  readonly projectId: string;
+  readonly signature: string;
+}
+
+/**
+ * The request head, byte for byte as undici wrote it: request line, `host`
+ * (the origin's, without a default port), `connection` (close for HEAD,
+ * whose connection is not reused), the four headers of ours, then
+ * `content-length` when there is a body, or 0 for POST, PUT and PATCH
+ * without one. Throws on a path or header value undici refused (a CR or LF
+ * would split the head). Pure.
+ */
+export function requestHead(
+  method: string,
+  path: string,
+  host: string,
+  headers: NovaHeaders,
+  bodyLength: number | undefined,
+): string {
+  return headStart(method, path, host) + identityLines(headers) + headEnd(method, bodyLength);
+}
+
+/** Request line, host and connection. Throws on a path undici refused. */
+function headStart(method: string, path: string, host: string): string {
+  if (INVALID_PATH.test(path))
+    throw new TypeError(`invalid request path ${JSON.stringify(path.slice(0, 64))}`);
+  return `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: ${method === 'HEAD' ? 'close' : 'keep-alive'}\r\n`;
+}
+
+/** The four headers of ours: the same for every request of one VM. Throws on a value undici refused. */
+function identityLines({ sourceIp, instanceId, projectId, signature }: NovaHeaders): string {
+  if (
+    INVALID_HEADER_VALUE.test(sourceIp) ||
+    INVALID_HEADER_VALUE.test(instanceId) ||
+    INVALID_HEADER_VALUE.test(projectId)
+  ) {
+    throw new TypeError('invalid character in a header value');
+  }
+  return (
+    `x-forwarded-for: ${sourceIp}\r\nx-instance-id: ${instanceId}\r\nx-tenant-id: ${projectId}\r\n` +
+    `x-instance-id-signature: ${signature}\r\n`
+  );
+}
+
+function headEnd(method: string, bodyLength: number | undefined): string {
+  if (bodyLength !== undefined) return `content-length: ${bodyLength}\r\n\r\n`;
+  return PAYLOAD_METHODS.has(method) ? 'content-length: 0\r\n\r\n' : '\r\n';
+}
+
+/** A VM's identity lines, built (and its instance id signed) once. */
+interface Identity {
+  readonly sourceIp: string;
+  readonly projectId: string;
+  readonly lines: string;
+}
+
 /** Where a relayed request ends: exactly one of the two is called, once. */
 export interface RelaySink {
   relayed(response: RelayResponse): void;
@@ -69,13 +136,17 @@ export interface RelaySink {
 
 export class NovaRelay {
   readonly origin: string;
-  readonly #pool: Pool;
+  readonly #pool: NovaPool;
   readonly #secret: string;
   readonly #timeoutMs: number;
-  readonly #signatures = new Map<string, string>();
+  /** The Host header: the origin's host, with the port unless it is the scheme's default. */
+  readonly #host: string;
+  /** By instance id: its signature and identity lines, built once. */
+  readonly #identities = new Map<string, Identity>();
 
-  private constructor(nova: NovaOptions, pool: Pool) {
+  private constructor(nova: NovaOptions, pool: NovaPool) {
     this.origin = novaOrigin(nova);
+    this.#host = new URL(this.origin).host;
     this.#pool = pool;
     this.#secret = nova.sharedSecret;
     this.#timeoutMs = nova.timeoutMs;
@@ -93,27 +164,35 @@ export class NovaRelay {
     if (!Number.isInteger(nova.port) || nova.port < 1 || nova.port > 65535) {
       throw new ProxyInvalidOptionsError('nova_metadata_port', `${nova.port} is not a TCP port`);
     }
-    const connect =
-      nova.protocol === 'https'
-        ? {
-            rejectUnauthorized: !nova.insecure,
-            ca: nova.caCert && !nova.insecure ? await readPem('auth_ca_cert', nova.caCert) : undefined,
-            // neutron uses a client certificate only when both halves are set.
-            ...(nova.clientCert && nova.clientKey
-              ? {
-                  cert: await readPem('nova_client_cert', nova.clientCert),
-                  key: await readPem('nova_client_priv_key', nova.clientKey),
-                }
-              : {}),
-            timeout: nova.connectTimeoutMs,
-          }
-        : { timeout: nova.connectTimeoutMs };
-    const pool = new Pool(novaOrigin(nova), {
-      connections: nova.connections,
-      headersTimeout: nova.timeoutMs,
-      bodyTimeout: nova.timeoutMs,
-      keepAliveTimeout: 4_000,
+    const host = nova.host.startsWith('[') && nova.host.endsWith(']') ? nova.host.slice(1, -1) : nova.host;
+    const port = nova.port;
+    let connect: () => net.Socket;
+    if (nova.protocol === 'https') {
+      const options: tls.ConnectionOptions = {
+        host,
+        port,
+        // SNI needs a name, not an address (RFC 6066 §3).
+        ...(net.isIP(host) === 0 ? { servername: host } : {}),
+        ALPNProtocols: ['http/1.1'],
+        rejectUnauthorized: !nova.insecure,
+        ca: nova.caCert && !nova.insecure ? await readPem('auth_ca_cert', nova.caCert) : undefined,
+        // neutron uses a client certificate only when both halves are set.
+        ...(nova.clientCert && nova.clientKey
+          ? {
+              cert: await readPem('nova_client_cert', nova.clientCert),
+              key: await readPem('nova_client_priv_key', nova.clientKey),
+            }
+          : {}),
+      };
+      connect = () => tuned(tls.connect(options));
+    } else {
+      connect = () => tuned(net.connect({ host, port }));
+    }
+    const pool = new NovaPool({
       connect,
+      max: nova.connections,
+      timeoutMs: nova.timeoutMs,
+      connectTimeoutMs: nova.connectTimeoutMs,
     });
     return new NovaRelay(nova, pool);
   }
@@ -121,161 +200,117 @@ export class NovaRelay {
   /**
    * Asks nova and tells `sink` how it went. The whole answer is collected
    * before the sink hears of it: a body that stalls half-way still becomes a
-   * 504, as with neutron. Runs on undici's callback interface (dispatch): no
-   * response stream, no async iteration.
+   * 504, as with neutron.
    */
   forward(request: RelayRequest, sink: RelaySink): void {
-    const headers = [
-      'x-forwarded-for',
-      request.sourceIp,
-      'x-instance-id',
-      request.instanceId,
-      'x-tenant-id',
-      request.projectId,
-      'x-instance-id-signature',
-      this.#sign(request.instanceId),
-    ];
-    new NovaCall(this, request, headers, sink).send();
+    let head: string;
+    try {
+      head =
+        headStart(request.method, request.path, this.#host) +
+        this.#identity(request).lines +
+        headEnd(request.method, request.body?.length);
+    } catch (error) {
+      sink.failed(new ProxyNovaBadResponseError(this.origin, (error as Error).message, { cause: error }));
+      return;
+    }
+    this.#pool.dispatch(new NovaCall(this, request.method, head, request.body, sink));
   }
 
+  /** Refuses new requests and waits for those in flight. */
   close(): Promise<void> {
     return this.#pool.close();
   }
 
-  /** @internal NovaCall's way in. */
+  /** @internal NovaCall's way in (its retry). */
   dispatch(call: NovaCall): void {
-    this.#pool.dispatch(call.options, call);
+    this.#pool.dispatch(call);
   }
 
-  #sign(instanceId: string): string {
-    let signature = this.#signatures.get(instanceId);
-    if (signature === undefined) {
-      if (this.#signatures.size >= SIGNATURE_CACHE_LIMIT) this.#signatures.clear();
-      signature = signInstanceId(this.#secret, instanceId);
-      this.#signatures.set(instanceId, signature);
+  #identity({ instanceId, sourceIp, projectId }: RelayRequest): Identity {
+    let identity = this.#identities.get(instanceId);
+    if (identity === undefined || identity.sourceIp !== sourceIp || identity.projectId !== projectId) {
+      if (this.#identities.size >= IDENTITY_CACHE_LIMIT) this.#identities.clear();
+      const signature = signInstanceId(this.#secret, instanceId);
+      identity = {
+        sourceIp,
+        projectId,
+        lines: identityLines({ sourceIp, instanceId, projectId, signature }),
+      };
+      this.#identities.set(instanceId, identity);
     }
-    return signature;
+    return identity;
   }
 
   /** @internal */
-  classify(error: unknown): Error {
-    if (error instanceof ProxyNovaBadResponseError) return error;
-    if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+  classify(error: Error): Error {
+    if (error instanceof NovaConnectionError && error.fault === 'timeout') {
       return new ProxyNovaTimeoutError(this.origin, this.#timeoutMs, { cause: error });
     }
-    if (isProgrammingError(error)) {
-      return new ProxyNovaBadResponseError(this.origin, String((error as Error).message), { cause: error });
-    }
-    // Refused, reset, unresolvable, TLS verification or handshake failure,
-    // connect timeout: python-requests raises ConnectionError for all of
-    // these and neutron answers 503.
+    // Refused, reset, closed early, unresolvable, TLS verification or
+    // handshake failure, connect timeout, an answer that is not HTTP:
+    // python-requests raises ConnectionError for all of these and neutron
+    // answers 503.
     return new ProxyNovaUnreachableError(this.origin, { cause: error });
   }
 }
 
-const CONTENT_TYPE = 'content-type';
-const CONTENT_ENCODING = 'content-encoding';
+/** TCP options of every connection to nova (as undici set them). */
+function tuned<S extends net.Socket>(socket: S): S {
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+}
 
-/** One request to nova (and its one retry): undici's dispatch handler. */
-class NovaCall implements Dispatcher.DispatchHandler {
-  readonly options: Dispatcher.DispatchOptions;
+/** One request to nova (and its one retry). */
+class NovaCall implements PoolRequest {
   #retried = false;
-  #status = 0;
-  #contentType: string | undefined = undefined;
-  #contentEncoding: string | undefined = undefined;
-  #chunks: Buffer[] = [];
-  #length = 0;
 
   constructor(
     private readonly relay: NovaRelay,
-    request: RelayRequest,
-    headers: string[],
+    readonly method: string,
+    private readonly head: string,
+    private readonly body: Buffer | undefined,
     private readonly sink: RelaySink,
-  ) {
-    this.options = {
-      method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
-      headers,
-      body: request.body ?? null,
-    };
-  }
+  ) {}
 
-  send(): void {
-    this.relay.dispatch(this);
-  }
-
-  onConnect(): void {
-    // A retry after a stale connection starts from nothing.
-    this.#status = 0;
-    this.#contentType = undefined;
-    this.#contentEncoding = undefined;
-    this.#chunks = [];
-    this.#length = 0;
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
-    if (statusCode < 200) return true; // 1xx: the real answer follows.
-    this.#status = statusCode;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!;
-      // Only two names matter; compare lengths before decoding.
-      if (name.length === CONTENT_TYPE.length || name.length === CONTENT_ENCODING.length) {
-        const lower = name.toString('latin1').toLowerCase();
-        if (lower === CONTENT_TYPE) this.#contentType ??= rawHeaders[i + 1]!.toString('latin1');
-        else if (lower === CONTENT_ENCODING) this.#contentEncoding ??= rawHeaders[i + 1]!.toString('latin1');
-      }
-    }
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-    return true;
-  }
-
-  onComplete(): void {
-    if (!RELAYED_STATUSES.has(this.#status)) {
-      this.sink.failed(new ProxyNovaBadResponseError(this.relay.origin, `unexpected status ${this.#status}`));
+  write(socket: net.Socket): void {
+    if (this.body === undefined) {
+      socket.write(this.head, 'latin1');
       return;
     }
-    const chunks = this.#chunks;
-    this.sink.relayed({
-      status: this.#status,
-      contentType: this.#contentType,
-      contentEncoding: this.#contentEncoding,
-      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#length),
-    });
+    socket.cork();
+    socket.write(this.head, 'latin1');
+    socket.write(this.body);
+    socket.uncork();
   }
 
-  onError(error: Error): void {
+  answered(answer: PoolAnswer): void {
+    if (!RELAYED_STATUSES.has(answer.status)) {
+      this.sink.failed(
+        new ProxyNovaBadResponseError(this.relay.origin, `unexpected status ${answer.status}`),
+      );
+      return;
+    }
+    this.sink.relayed(answer);
+  }
+
+  failed(error: Error): void {
     // Because neutron opens a fresh connection per request and we do not, an
     // idempotent request that meets a keep-alive connection nova just closed
     // is sent once more.
-    if (!this.#retried && RETRY_ONCE_METHODS.has(this.options.method) && isStaleConnection(error)) {
+    if (!this.#retried && RETRY_ONCE_METHODS.has(this.method) && isStaleConnection(error)) {
       this.#retried = true;
-      this.send();
+      this.relay.dispatch(this);
       return;
     }
     this.sink.failed(this.relay.classify(error));
   }
 }
 
-function isStaleConnection(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
-}
-
-function isProgrammingError(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
+function isStaleConnection(error: Error): boolean {
+  if (error instanceof NovaConnectionError) return error.fault === 'closed';
   const code = (error as { code?: unknown }).code;
-  return (
-    error instanceof undiciErrors.InvalidArgumentError ||
-    error instanceof undiciErrors.NotSupportedError ||
-    error instanceof undiciErrors.RequestContentLengthMismatchError ||
-    error instanceof undiciErrors.ResponseContentLengthMismatchError ||
-    (code === undefined && (error instanceof TypeError || error instanceof RangeError))
-  );
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 async function readPem(option: string, path: string): Promise<Buffer> {

@@ -339,6 +339,23 @@ class Exchange implements RelaySink {
   }
 
   relayed(answer: RelayResponse): void {
+    // Called from the relay's socket events: nothing may be thrown back there.
+    try {
+      this.#relayed(answer);
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
+
+  failed(error: Error): void {
+    try {
+      this.#failed(error);
+    } catch (thrown) {
+      this.#crashed(thrown);
+    }
+  }
+
+  #relayed(answer: RelayResponse): void {
     const { logger } = this.app;
     if (answer.status === 403)
       logger?.warn({ network: this.#network, instance: this.#instance }, FORBIDDEN_HINT);
@@ -355,7 +372,7 @@ class Exchange implements RelaySink {
     this.#end(answer.status, headers, answer.body);
   }
 
-  failed(error: Error): void {
+  #failed(error: Error): void {
     const { logger, metrics } = this.app;
     const network = this.#network;
     const instance = this.#instance;

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/agent/index.js';
 import {
   coalescingDestination,
+  LOG_FLUSH_CHARS,
   logFilePath,
   logSinks,
   syslogFacility,
@@ -87,25 +88,49 @@ async function settled(file: string, expected: string): Promise<string> {
 }
 
 describe('coalescingDestination', () => {
-  it('writes the lines of one turn together, in order, once the turn ends', async () => {
+  it('writes the lines of one flush interval together, in order, once it ends', async () => {
     const file = join(dir, 'a.log');
     const fd = openSync(file, 'w');
     const writes = vi.spyOn(fs, 'write');
     try {
       const dest = coalescingDestination(fd);
       dest.write('{"n":1}\n');
+      await new Promise((resolve) => setImmediate(resolve)); // a later turn, same interval
       dest.write('{"n":2}\n');
       dest.write('{"n":3}\n');
-      expect(readFileSync(file, 'utf8')).toBe(''); // nothing during the turn
+      expect(readFileSync(file, 'utf8')).toBe(''); // nothing before the interval ends
+      expect(writes).toHaveBeenCalledTimes(0);
       expect(await settled(file, '{"n":1}\n{"n":2}\n{"n":3}\n')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
       expect(writes).toHaveBeenCalledTimes(1);
 
-      dest.write('{"n":4}\n'); // a later turn: its own write, not held back
+      dest.write('{"n":4}\n'); // after the hand-over: a write of its own, not held back
       expect(await settled(file, '{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n')).toBe(
         '{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n',
       );
       expect(writes).toHaveBeenCalledTimes(2);
     } finally {
+      writes.mockRestore();
+      closeSync(fd);
+    }
+  });
+
+  it(`hands over at once when ${LOG_FLUSH_CHARS} characters wait, then waits again`, async () => {
+    const file = join(dir, 'b.log');
+    const fd = openSync(file, 'w');
+    const writes = vi.spyOn(fs, 'write');
+    try {
+      const dest = coalescingDestination(fd);
+      const big = `{"x":"${'y'.repeat(LOG_FLUSH_CHARS)}"}\n`;
+      dest.write('{"n":1}\n');
+      dest.write(big);
+      expect(writes).toHaveBeenCalledTimes(1); // during the turn, no timer
+      dest.write('{"n":2}\n');
+      expect(writes).toHaveBeenCalledTimes(1);
+      const all = `{"n":1}\n${big}{"n":2}\n`;
+      expect(await settled(file, all)).toBe(all);
+      expect(writes).toHaveBeenCalledTimes(2);
+    } finally {
+      writes.mockRestore();
       closeSync(fd);
     }
   });
