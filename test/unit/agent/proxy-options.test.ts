@@ -1,7 +1,8 @@
 // neutron master's [metadata_haproxy] timeouts reach the proxy's options.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/agent/index.js';
-import { novaTimeoutSeconds, proxyOptions } from '../../../src/agent/proxy-options.js';
+import { AgentMetrics } from '../../../src/agent/metrics.js';
+import { metricsHooks, novaTimeoutSeconds, proxyOptions } from '../../../src/agent/proxy-options.js';
 import { IdentityIndex } from '../../../src/proxy/index.js';
 import { pino } from 'pino';
 
@@ -36,5 +37,22 @@ describe('[metadata_haproxy] in the proxy options', () => {
       ),
     ).toBe(2.5);
     expect(novaTimeoutSeconds(cfg('[metadata_haproxy]\ntimeout_server = 90\n'))).toBe(90);
+  });
+});
+
+describe('the proxy metrics hooks', () => {
+  it('count requests per network and status, 429s per network, and time every answer', async () => {
+    const metrics = new AgentMetrics(undefined, false);
+    const hooks = metricsHooks(metrics);
+    hooks.request('net-a', 200, 0.002);
+    hooks.request('net-a', 200, 0.003);
+    hooks.request('net-a', 404, 0.001);
+    hooks.request('net-b', 429, 0);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('ovnmeta_metadata_requests_total{network="net-a",status="200"} 2');
+    expect(text).toContain('ovnmeta_metadata_requests_total{network="net-a",status="404"} 1');
+    expect(text).toContain('ovnmeta_metadata_requests_total{network="net-b",status="429"} 1');
+    expect(text).toContain('ovnmeta_rate_limited_requests_total{network="net-b"} 1');
+    expect(text).toContain('ovnmeta_relay_duration_seconds_count 4');
   });
 });
