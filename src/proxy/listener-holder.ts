@@ -56,6 +56,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const koffi = require(process.argv[1]);
 const controlPath = process.argv[2];
+// Idle limit (tests pass a short one): with nothing held and nobody asking, the holder ends.
+const idleLimitMs = Number(process.argv[3]) || 600000;
+const tickMs = Math.min(10000, idleLimitMs);
 const libc = koffi.load('libc.so.6');
 const iovec = koffi.struct('holder_iovec', { base: 'void *', len: 'size_t' });
 const msghdr = koffi.struct('holder_msghdr', {
@@ -249,16 +252,21 @@ if (c.bind(listener, sun, 110) !== 0 || c.listen(listener, 64) !== 0) {
   process.exit(3);
 }
 fs.chmodSync(controlPath, 0o600);
+const ownInode = inodeOf(controlPath);
 process.stdout.write('ready\n');
 const pfd = Buffer.alloc(8);
 pfd.writeInt32LE(listener, 0);
 pfd.writeInt16LE(1, 4); // POLLIN
 for (;;) {
   pfd.writeInt16LE(0, 6);
-  const ready = c.poll(pfd, 1, 10000);
+  const ready = c.poll(pfd, 1, tickMs);
   if (ready <= 0) {
     prune();
-    if (held.size === 0 && Date.now() - idleSince > 600000) process.exit(0);
+    if (held.size === 0 && Date.now() - idleSince > idleLimitMs) {
+      // Leave no socket file behind, unless another holder has taken the path over.
+      if (inodeOf(controlPath) === ownInode) { try { fs.unlinkSync(controlPath); } catch {} }
+      process.exit(0);
+    }
     if (inodeOf(controlPath) === undefined) process.exit(0); // replaced or removed
     continue;
   }
