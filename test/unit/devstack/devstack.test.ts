@@ -313,7 +313,7 @@ describe('stack extra / unstack / clean', () => {
       [
         'run_process',
         'ovnmeta-agent',
-        `${path.join(h.dir, 'bin/node')} --max-semi-space-size=1 ${h.checkout}/bin/ovnmeta.js agent --config-file ${h.ovnmetaConf}`,
+        `${path.join(h.dir, 'bin/node')} --max-semi-space-size=4 ${h.checkout}/bin/ovnmeta.js agent --config-file ${h.ovnmetaConf}`,
         '',
         'root',
       ],

@@ -18,7 +18,7 @@ async function launcherFlags(): Promise<string[]> {
 
 describe('V8 flags of the agent', () => {
   it('the launcher sets a small young generation', async () => {
-    expect(await launcherFlags()).toContain('--max-semi-space-size=1');
+    expect(await launcherFlags()).toContain('--max-semi-space-size=4');
   });
 
   it('the systemd unit passes the same in NODE_OPTIONS', async () => {

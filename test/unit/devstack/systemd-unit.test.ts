@@ -63,7 +63,7 @@ describe('etc/systemd/ovnmeta-agent.service', () => {
     expect(value(unit, 'Service', 'ExecStart')).toBe('/usr/local/bin/ovnmeta agent $OVNMETA_ARGS');
     expect(values(unit, 'Service', 'Environment')).toEqual([
       '"OVNMETA_ARGS=--config-file /etc/ovnmeta/ovnmeta.ini"',
-      'NODE_OPTIONS=--max-semi-space-size=1',
+      'NODE_OPTIONS=--max-semi-space-size=4',
     ]);
     expect(values(unit, 'Service', 'EnvironmentFile')).toEqual(['-/etc/default/ovnmeta-agent']);
     expect(value(unit, 'Install', 'WantedBy')).toBe('multi-user.target');
