@@ -38,7 +38,7 @@ import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import { AgentProcess, cpuSeconds, holderSocketOf, sample } from './lib/agent-process.js';
 import { profilerPreload } from './lib/agent-probe.js';
 import { checkServed, localportFlowAt, servedAt, whyNotServed } from './lib/metadata-check.js';
-import { numberArg } from './lib/args.js';
+import { numberArg, stringArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
 import { withTimeout } from './lib/host-probe.js';
 import { Observer } from './lib/observer.js';
@@ -59,13 +59,9 @@ const WORKERS = process.argv.includes('--workers') ? arg('workers', 8) : undefin
 /** The agent's resync_interval; a short one shows what a full pass does to a new binding. */
 const RESYNC = process.argv.includes('--resync') ? arg('resync', 300) : undefined;
 /** Profiling aid, as in the throughput bench: DIR/agent-<pid>.cpuprofile when the agent exits. */
-const PROFILE_DIR = process.argv.includes('--profile-agent')
-  ? process.argv[process.argv.indexOf('--profile-agent') + 1]
-  : undefined;
+const PROFILE_DIR = stringArg('profile-agent');
 /** The agent's JSON log is copied here before the chassis (and its directory) goes. */
-const KEEP_LOG = process.argv.includes('--keep-agent-log')
-  ? process.argv[process.argv.indexOf('--keep-agent-log') + 1]
-  : undefined;
+const KEEP_LOG = stringArg('keep-agent-log');
 const REQUESTED_CHASSIS = !process.argv.includes('--no-requested-chassis');
 const SECRET = `bench-${process.pid}`;
 const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };

@@ -54,7 +54,7 @@ import { compare, summarize, type Summary } from './lib/compare.js';
 import { loadFrom, type RunContext } from './lib/load-run.js';
 import type { LoadSpec } from './lib/loadgen.js';
 import { NovaProcess } from './lib/nova-process.js';
-import { numberArg } from './lib/args.js';
+import { numberArg, stringArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
 import { Observer } from './lib/observer.js';
 import {
@@ -80,13 +80,9 @@ const DATAPATH = process.argv.includes('--dummy') ? 'dummy' : 'netdev';
 // Profiling aid: `--profile-agent DIR` runs the agent under the V8 profiler
 // (--cpu-prof is refused in NODE_OPTIONS, so a preload module drives
 // node:inspector); DIR/agent-<pid>.cpuprofile is written when it exits.
-const PROFILE_DIR = process.argv.includes('--profile-agent')
-  ? process.argv[process.argv.indexOf('--profile-agent') + 1]
-  : undefined;
+const PROFILE_DIR = stringArg('profile-agent');
 // Memory experiments: `--agent-node-options '--max-semi-space-size=2'` (NODE_OPTIONS of the agent only).
-const AGENT_NODE_OPTIONS = process.argv.includes('--agent-node-options')
-  ? process.argv[process.argv.indexOf('--agent-node-options') + 1]
-  : undefined;
+const AGENT_NODE_OPTIONS = stringArg('agent-node-options');
 const SECRET = `bench-${process.pid}`;
 const PATH = '/latest/meta-data/instance-id';
 const CEILING_PORT = 81;
