@@ -5,7 +5,7 @@ import { workerKernel, type NetnsKernel } from './kernel.js';
 import { execaRunner, type CommandRunner } from './runner.js';
 
 export interface NamespaceEnv {
-  /** Commands that are not plumbing (`ss` for socket owners). */
+  /** Commands that are not plumbing (the sockets of a namespace, for socket owners). */
   readonly runner: CommandRunner;
   /** The plumbing's kernel calls, in-process (kernel.ts): no spawn. */
   readonly kernel: NetnsKernel;
