@@ -77,6 +77,17 @@ export class FleetAgent {
         this.client.status === undefined || this.client.status.type === 'connecting'
           ? true
           : (this.client.schema.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? false),
+      // As the agent's session (sb-session.ts): the requested-chassis clauses once the schema has the columns.
+      requestedChassis: () => {
+        const columns =
+          this.client.status === undefined || this.client.status.type === 'connecting'
+            ? undefined
+            : this.client.schema.tables.get('Port_Binding')?.columns;
+        return {
+          main: columns?.has('requested_chassis') ?? false,
+          additional: columns?.has('requested_additional_chassis') ?? false,
+        };
+      },
       onMonitored: () => {},
       onError: () => {},
     });
