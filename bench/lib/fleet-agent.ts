@@ -13,7 +13,7 @@
 // Registration class, and counts the bytes it is sent without keeping rows.
 // The server does the same work for it as for a FleetAgent.
 import { createConnection, type Socket } from 'node:net';
-import { MonitorConditions } from '../../src/agent/monitor-conditions.js';
+import { knownPortBindingColumns, MonitorConditions } from '../../src/agent/monitor-conditions.js';
 import { Registration } from '../../src/agent/registration.js';
 import { sbMonitorSpec, type ConditionShape, type SbMonitorMode } from '../../src/agent/sb-monitor.js';
 import { SbView, sbIndexes } from '../../src/agent/sb-view.js';
@@ -73,21 +73,7 @@ export class FleetAgent {
       shape: o.shape,
       systemId: o.systemId,
       reader: this.view,
-      additionalChassis: () =>
-        this.client.status === undefined || this.client.status.type === 'connecting'
-          ? true
-          : (this.client.schema.tables.get('Port_Binding')?.columns.has('additional_chassis') ?? false),
-      // As the agent's session (sb-session.ts): the requested-chassis clauses once the schema has the columns.
-      requestedChassis: () => {
-        const columns =
-          this.client.status === undefined || this.client.status.type === 'connecting'
-            ? undefined
-            : this.client.schema.tables.get('Port_Binding')?.columns;
-        return {
-          main: columns?.has('requested_chassis') ?? false,
-          additional: columns?.has('requested_additional_chassis') ?? false,
-        };
-      },
+      portBindingColumns: () => knownPortBindingColumns(this.client),
       onMonitored: () => {},
       onError: () => {},
     });

@@ -41,6 +41,36 @@ export interface LocalPortsReader {
   networkOfDatapath(datapath: string): string | undefined;
 }
 
+/** A table's columns as the client's schema has them (only membership is read). */
+export interface ColumnSet {
+  has(column: string): boolean;
+}
+
+/** The server's Port_Binding columns once its schema is known, else undefined. */
+export function knownPortBindingColumns(client: OvsdbClient): ColumnSet | undefined {
+  const status = client.status;
+  if (status === undefined || status.type === 'connecting') return undefined;
+  return client.schema.tables.get('Port_Binding')?.columns ?? new Set<string>();
+}
+
+/**
+ * Which optional Port_Binding clauses the server can take. Until the schema
+ * is known additional_chassis is assumed (OVN >= 22.06 is the common case,
+ * and the first monitor request drops columns the server lacks) and the
+ * requested-chassis ones are not.
+ */
+function schemaFlags(columns: ColumnSet | undefined): Pick<SbInterest, 'additionalChassis'> & {
+  requestedChassis: { main: boolean; additional: boolean };
+} {
+  return {
+    additionalChassis: columns?.has('additional_chassis') ?? true,
+    requestedChassis: {
+      main: columns?.has('requested_chassis') ?? false,
+      additional: columns?.has('requested_additional_chassis') ?? false,
+    },
+  };
+}
+
 /** Port_Binding columns whose change can make a port local or not, or move it. */
 const LOCALITY_COLUMNS = [
   'chassis',
@@ -198,10 +228,12 @@ export interface MonitorConditionsDeps {
   readonly shape?: ConditionShape;
   readonly systemId: string;
   readonly reader: LocalPortsReader;
-  /** Whether the server's Port_Binding has additional_chassis (OVN >= 22.06). */
-  readonly additionalChassis: () => boolean;
-  /** Whether it has requested_chassis and requested_additional_chassis; default neither. */
-  readonly requestedChassis?: () => { readonly main: boolean; readonly additional: boolean };
+  /**
+   * The server's Port_Binding columns (knownPortBindingColumns), undefined
+   * until its schema is known: the clauses on additional_chassis (OVN >=
+   * 22.06), requested_chassis and requested_additional_chassis depend on them.
+   */
+  readonly portBindingColumns: () => ColumnSet | undefined;
   /** Networks whose metadata port has just become monitored. */
   readonly onMonitored: (networks: readonly string[]) => void;
   readonly onError: (err: unknown) => void;
@@ -214,7 +246,7 @@ export class MonitorConditions {
   readonly #interest: LocalInterest;
   /** The interest version the server has (-1: none sent since the start). */
   #sent = -1;
-  /** The schema columns the sent clauses were built for. */
+  /** The schema columns the sent clauses were built for (columnsKey). */
   #columnsSent: string | undefined;
   #current: ReturnType<typeof sbConditions>;
   #monitored: ReadonlySet<string> = new Set();
@@ -302,15 +334,14 @@ export class MonitorConditions {
       chassis: this.#interest.chassis,
       datapaths: this.#interest.datapaths(),
       networks: this.#interest.networks(),
-      additionalChassis: this.#deps.additionalChassis(),
-      requestedChassis: this.#deps.requestedChassis?.() ?? { main: false, additional: false },
+      ...schemaFlags(this.#deps.portBindingColumns()),
       shape: this.#shape,
     };
   }
 
   #columnsKey(): string {
-    const r = this.#deps.requestedChassis?.();
-    return `${this.#deps.additionalChassis()}|${r?.main ?? false}|${r?.additional ?? false}`;
+    const { additionalChassis, requestedChassis } = schemaFlags(this.#deps.portBindingColumns());
+    return `${additionalChassis}|${requestedChassis.main}|${requestedChassis.additional}`;
   }
 
   /** Returns true when the conditions changed. Builds clauses only when the interest did. */

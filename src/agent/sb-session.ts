@@ -25,7 +25,7 @@ import {
   type SslOptions,
 } from '../ovsdb/index.js';
 import { optionSource, type AgentConfig } from './config/index.js';
-import { MonitorConditions } from './monitor-conditions.js';
+import { knownPortBindingColumns, MonitorConditions } from './monitor-conditions.js';
 import type { LocalChassis } from './ovs-local.js';
 import type { SbMonitorMode } from './sb-monitor.js';
 import { SbView, sbIndexes, type MalformedReporter } from './sb-view.js';
@@ -112,11 +112,7 @@ export class SbSession {
       ...(o.mode ? { mode: o.mode } : {}),
       systemId: o.systemId,
       reader: this.view,
-      additionalChassis: () => this.#hasAdditionalChassis(),
-      requestedChassis: () => ({
-        main: this.#hasPortBindingColumn('requested_chassis'),
-        additional: this.#hasPortBindingColumn('requested_additional_chassis'),
-      }),
+      portBindingColumns: () => knownPortBindingColumns(this.client),
       onMonitored: (networks) => o.onMonitored?.(networks),
       onError: (err) => o.onConditionsError?.(err),
     });
@@ -170,20 +166,6 @@ export class SbSession {
 
   close(): Promise<void> {
     return this.client.close();
-  }
-
-  /** Port_Binding.additional_chassis exists since OVN 22.06; assume so until the schema is known. */
-  #hasAdditionalChassis(): boolean {
-    const status = this.client.status;
-    if (status === undefined || status.type === 'connecting') return true;
-    return this.#hasPortBindingColumn('additional_chassis');
-  }
-
-  /** Whether the server's Port_Binding has `column`; false until the schema is known. */
-  #hasPortBindingColumn(column: string): boolean {
-    const status = this.client.status;
-    if (status === undefined || status.type === 'connecting') return false;
-    return this.client.schema.tables.get('Port_Binding')?.columns.has(column) ?? false;
   }
 
   #attach(): void {

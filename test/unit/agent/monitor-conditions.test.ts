@@ -116,7 +116,7 @@ function world() {
       shape,
       systemId: 'ch1',
       reader: view,
-      additionalChassis: () => false,
+      portBindingColumns: () => new Set<string>(),
       onMonitored: (n) => monitored.push(...n),
       onError: (e) => {
         throw e;
