@@ -61,7 +61,7 @@ function stepOp(step: PlumbingStep, netnsDir: string): KernelOp {
       return { op: 'ethtool', link: step.link, set: false };
     default: {
       const { bytes, patch } = stepRequest(step, netnsDir);
-      return { op: 'netlink', bytes, ...(patch ? { patch } : {}), mutates: true };
+      return { op: 'netlink', bytes, ...(patch ? { patch } : {}) };
     }
   }
 }

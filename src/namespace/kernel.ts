@@ -29,13 +29,8 @@ import { Worker } from 'node:worker_threads';
 import type { NetlinkPatch } from './netlink.js';
 
 export type KernelOp =
-  | {
-      readonly op: 'netlink';
-      readonly bytes: Uint8Array;
-      readonly patch?: NetlinkPatch;
-      /** Whether it changes the host (tests count these). */
-      readonly mutates: boolean;
-    }
+  /** A request that changes the host; reads are dumps. */
+  | { readonly op: 'netlink'; readonly bytes: Uint8Array; readonly patch?: NetlinkPatch }
   | { readonly op: 'dump'; readonly bytes: Uint8Array }
   | { readonly op: 'netns-add'; readonly path: string }
   | { readonly op: 'netns-delete'; readonly path: string }

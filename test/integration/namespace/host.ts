@@ -52,14 +52,7 @@ export class CountingHost {
   /** Kernel calls that change the host (everything but dumps and offload reads). */
   get mutating(): KernelOp[] {
     return this.batches.flatMap((b) =>
-      b.ops.filter(
-        (op) =>
-          !(
-            op.op === 'dump' ||
-            (op.op === 'ethtool' && op.set === undefined) ||
-            (op.op === 'netlink' && !op.mutates)
-          ),
-      ),
+      b.ops.filter((op) => !(op.op === 'dump' || (op.op === 'ethtool' && op.set === undefined))),
     );
   }
 
