@@ -8,7 +8,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { namespaceEnv, type NamespaceEnv } from './env.js';
 import { NetnsInspectError } from './errors.js';
-import { KernelBatchFailure, type KernelOp, type KernelResult } from './kernel.js';
+import type { KernelOp, KernelResult } from './kernel.js';
 import { decodeAddresses, decodeLinks, dumpRequest, type DumpedAddress, type DumpedLink } from './netlink.js';
 import { isSoundPair } from './plan.js';
 import type { ActualPlumbing, DesiredPlumbing, InsideLink, RootLink } from './types.js';
@@ -136,18 +136,20 @@ export async function readRootLink(name: string, sysClassNet: string): Promise<R
   return { ifindex, peerIfindex: iflink, mtu, up: (flags & 0x1) !== 0 };
 }
 
+/** The two dump requests, the same for every namespace. */
+const DUMPS: readonly KernelOp[] = [
+  { op: 'dump', bytes: dumpRequest('links').bytes },
+  { op: 'dump', bytes: dumpRequest('addresses').bytes },
+];
+
 /** One kernel batch in the namespace: its links and addresses (rtnetlink dumps). */
 async function dumpNamespace(
   namespace: string,
   env: NamespaceEnv,
 ): Promise<{ links: DumpedLink[]; addresses: DumpedAddress[] }> {
-  const ops: KernelOp[] = [
-    { op: 'dump', bytes: dumpRequest('links').bytes },
-    { op: 'dump', bytes: dumpRequest('addresses').bytes },
-  ];
   let results: KernelResult[];
   try {
-    results = await env.kernel.run({ netns: `${env.netnsDir}/${namespace}`, ops });
+    results = await env.kernel.run({ netns: `${env.netnsDir}/${namespace}`, ops: DUMPS });
   } catch (err) {
     throw new NetnsInspectError(namespace, failureText(err), { cause: err });
   }
@@ -175,6 +177,7 @@ async function readTxChecksumOffload(namespace: string, link: string, env: Names
   }
 }
 
+/** A KernelBatchFailure's message is `what: errno`. */
 function failureText(err: unknown): string {
-  return err instanceof KernelBatchFailure ? `${err.what}: ${err.errno}` : String(err);
+  return err instanceof Error ? err.message : String(err);
 }
