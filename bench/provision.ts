@@ -8,26 +8,36 @@
 //    namespace + addresses + OVS port with iface-id, seen from outside the
 //    agent (bench/lib/observer.ts: OVS db monitor, then an `ip` check of the
 //    namespace).
-// 2. Bind to plumbed, with the agent running: a new network and VM port, the
+// 2. Bind to served, with the agent running: a new network and VM port, the
 //    VM plugged; from Port_Binding.chassis written by ovn-controller (seen on
-//    our SB monitor) to the network plumbed, and to the VM's first 200 from
-//    http://169.254.169.254/latest/meta-data/instance-id. Also from the plug
-//    (ovs-vsctl add-port issued), which adds ovn-controller's binding time.
+//    our SB monitor) to the network plumbed, to ovn-controller's
+//    ovn-installed on the VM's interface (its flows are in vswitchd: the port
+//    goes up, nova starts the guest), and to the VM's first 200 from
+//    http://169.254.169.254/latest/meta-data/instance-id. The VM asks with
+//    a probe of its own running in its namespace from before the plug
+//    (bench/lib/vm-loop.ts, open loop): a new connection every 10 ms, the
+//    answer's time taken in the VM. Also from the plug (ovs-vsctl add-port
+//    issued), which adds ovn-controller's binding time.
+//    --neutron-binds N first measures N binds the same way with neutron's
+//    agent (neutron-ovn-metadata-agent), on the chassis before its 100
+//    networks exist, then removes it and them.
 // 3. Correctness: every VM of step 1 fetches its instance id (its own).
 //
 // Progress goes to stderr; the last stdout line is one JSON object:
 //   {"networks":100,"coldStart100Seconds":…,"bindToPlumbedMs":{"median":…,"p90":…},…}
 // neutron-ovn-metadata-agent on this machine, same topology: 111 s for the
-// 100-network cold start, about 1.2 s from binding to metadata served.
+// 100-network cold start.
 //
 //   npm run bench -- provision [--networks 100] [--binds 10] [--workers N] [--resync S]
 //     [--profile-agent DIR] [--keep-agent-log FILE] [--no-requested-chassis]
+//     [--ovn-monitor-all] [--neutron-binds N]
 //
 // The VM ports carry options:requested-chassis (this chassis), as neutron
 // writes them once nova has bound a port and before the VIF is plugged: the
 // agent prepares a network from then on, so at *bound* its metadata path is
 // usually ready. --no-requested-chassis leaves it out (an older neutron, or
 // a port bound without a host): the agent starts at *bound*.
+// --ovn-monitor-all sets ovn-controller's external_ids:ovn-monitor-all.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
@@ -35,9 +45,18 @@ import { cpus, loadavg } from 'node:os';
 import { ListenerHolder } from '../src/proxy/index.js';
 import { startChassis, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
+import {
+  neutronMissing,
+  startNeutronAgent,
+  stopHaproxies,
+  writeNeutronConfig,
+  type NeutronAgent,
+  type NeutronFiles,
+} from '../test/support/neutron-agent.js';
 import { AgentProcess, cpuSeconds, holderSocketOf, sample } from './lib/agent-process.js';
 import { profilerPreload } from './lib/agent-probe.js';
-import { checkServed, localportFlowAt, servedAt, whyNotServed } from './lib/metadata-check.js';
+import { checkServed, METADATA_PATH, whyNotServed } from './lib/metadata-check.js';
+import { VmLoop } from './lib/vm-loop.js';
 import { numberArg, stringArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
 import { withTimeout } from './lib/host-probe.js';
@@ -63,8 +82,13 @@ const PROFILE_DIR = stringArg('profile-agent');
 /** The agent's JSON log is copied here before the chassis (and its directory) goes. */
 const KEEP_LOG = stringArg('keep-agent-log');
 const REQUESTED_CHASSIS = !process.argv.includes('--no-requested-chassis');
+/** ovn-controller's ovn-monitor-all: it then has every datapath's rows before a port is claimed. */
+const OVN_MONITOR_ALL = process.argv.includes('--ovn-monitor-all');
+/** Binds measured with neutron's agent first (0: none). */
+const NEUTRON_BINDS = process.argv.includes('--neutron-binds') ? arg('neutron-binds', 10) : 0;
 const SECRET = `bench-${process.pid}`;
-const NEUTRON = { coldStart100Seconds: 111, bindToServedMs: 1200 };
+/** neutron-ovn-metadata-agent's 100-network cold start on this machine, same topology (2026-11-21). */
+const NEUTRON = { coldStart100Seconds: 111 };
 
 const log = (msg: string): void => void process.stderr.write(`[provision] ${msg}\n`);
 const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -94,13 +118,20 @@ const made: {
   nova?: FakeNova;
   observer?: Observer;
   agent?: AgentProcess;
+  /** The VM probe of the bind in progress. */
+  probe?: VmLoop;
+  neutron?: NeutronAgent;
+  neutronFiles?: NeutronFiles;
   networks: BenchNetwork[];
 } = { networks: [] };
 
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    made.probe?.kill();
     await made.agent?.stop().catch(() => undefined);
+    await made.neutron?.stop().catch(() => undefined);
+    if (made.neutronFiles) await stopHaproxies(made.neutronFiles.statePath).catch(() => undefined);
     if (KEEP_LOG !== undefined && made.agent !== undefined) await copyFile(made.agent.logFile, KEEP_LOG);
     await made.observer?.close();
     await made.nova?.close().catch(() => undefined);
@@ -114,6 +145,7 @@ cleanupOnSignals(cleanup, log);
 // Last resort if the process dies some other way: no agent, no namespaces left.
 process.once('exit', () => {
   if (made.agent?.running) process.kill(made.agent.pid, 'SIGKILL');
+  made.probe?.kill();
   if (cleaning === undefined && made.networks.length > 0) {
     spawnSync('ip', ['-force', '-batch', '-'], {
       input: hostCleanupScript(made.networks),
@@ -262,76 +294,161 @@ function holderCpu(chassis: Chassis): number {
   return status === undefined ? 0 : cpuSeconds(status.pid).selfSeconds;
 }
 
-async function bindToPlumbed(chassis: Chassis, observer: Observer, first: number, count: number) {
-  const rows: {
-    bindToPlumbedMs: number;
-    bindToListenerMs: number;
-    plugToPlumbedMs: number;
-    plugToBoundMs: number;
-    bindToServedMs: number;
-    bindToLocalportFlowMs: number;
-  }[] = [];
+interface BindRow {
+  bindToPlumbedMs: number;
+  bindToListenerMs: number;
+  plugToPlumbedMs: number;
+  plugToBoundMs: number;
+  bindToServedMs: number;
+  bindToInstalledMs: number;
+}
+
+/**
+ * One new network and VM port, the VM plugged, measured from
+ * Port_Binding.chassis written by ovn-controller (seen on our SB monitor).
+ * `listenerAt`: when the agent logged the network's listener ready.
+ */
+async function bindOnce(
+  chassis: Chassis,
+  observer: Observer,
+  index: number,
+  listenerAt: ((network: string) => number | undefined) | undefined,
+): Promise<BindRow> {
+  const net = planNetwork(index);
+  made.networks.push(net);
+  await writeNorthbound(chassis, [net], { requestedChassis: REQUESTED_CHASSIS });
+  await prepareVms([net]);
+  observer.watch([net]);
+  // The guest asks from before its plug on: a new connection every 10 ms.
+  const probe = (made.probe = new VmLoop(net.vm.namespace, {
+    host: '169.254.169.254',
+    path: METADATA_PATH,
+    expectBody: net.vm.instanceId,
+    gapMs: 10,
+    timeoutMs: 1_000,
+    open: true,
+  }));
+  await withTimeout(probe.ready, 30_000, `the probe in ${net.vm.namespace} running`);
+  // The Port_Binding exists before the plug: what is measured starts at the binding.
+  await chassis.nbctl('--wait=sb', 'sync');
+  await sleep(100);
+  const plugged = performance.now();
+  await plugVms(chassis, [net]);
+  const bound = await withTimeout(observer.bound(net), 60_000, `VM port of ${net.id} bound`);
+  const installed = await withTimeout(observer.installed(net), 60_000, `VM port of ${net.id} ovn-installed`);
+  const plumbed = await withTimeout(observer.plumbed(net), 120_000, `network ${net.id} plumbed`);
+  const served = await probe.firstGood(60_000);
+  await probe.stop();
+  if (served === undefined) log(`  not served in 60 s: ${await whyNotServed(chassis, listenerAt, net)}`);
+  const listener = listenerAt?.(net.id);
+  return {
+    bindToPlumbedMs: round(plumbed - bound, 1),
+    bindToListenerMs: listener === undefined ? NaN : round(listener - bound),
+    plugToPlumbedMs: round(plumbed - plugged, 1),
+    plugToBoundMs: round(bound - plugged, 1),
+    bindToServedMs: served === undefined ? NaN : round(served - bound, 1),
+    bindToInstalledMs: round(installed - bound, 1),
+  };
+}
+
+/** `count` binds one after the other, networks `first`…; their medians and p90s. */
+async function bindToServed(
+  who: string,
+  chassis: Chassis,
+  observer: Observer,
+  first: number,
+  count: number,
+  listenerAt: ((network: string) => number | undefined) | undefined,
+) {
+  const rows: BindRow[] = [];
   for (let i = 0; i < count; i++) {
-    const net = planNetwork(first + i);
-    made.networks.push(net);
-    await writeNorthbound(chassis, [net], { requestedChassis: REQUESTED_CHASSIS });
-    await prepareVms([net]);
-    observer.watch([net]);
-    // The Port_Binding exists before the plug: what is measured starts at the binding.
-    await chassis.nbctl('--wait=sb', 'sync');
-    await sleep(100);
-    const plugged = performance.now();
-    await plugVms(chassis, [net]);
-    const bound = await withTimeout(observer.bound(net), 60_000, `VM port of ${net.id} bound`);
-    const flow = localportFlowAt(chassis, net);
-    const plumbed = await withTimeout(observer.plumbed(net), 120_000, `network ${net.id} plumbed`);
-    const served = await servedAt(net);
-    const flowAt = await flow;
-    const listener = made.agent!.listenerReadyAt(net.id);
-    if (served === undefined) log(`  not served in 60 s: ${await whyNotServed(chassis, made.agent!, net)}`);
-    const row = {
-      bindToPlumbedMs: round(plumbed - bound, 1),
-      bindToListenerMs: listener === undefined ? NaN : round(listener - bound),
-      plugToPlumbedMs: round(plumbed - plugged, 1),
-      plugToBoundMs: round(bound - plugged, 1),
-      bindToServedMs: served === undefined ? NaN : round(served - bound, 1),
-      bindToLocalportFlowMs: flowAt === undefined ? NaN : round(flowAt - bound, 1),
-    };
+    const row = await bindOnce(chassis, observer, first + i, listenerAt);
     log(
-      `bind ${i + 1}/${count}: bound→plumbed ${row.bindToPlumbedMs} ms, bound→localport flows ${row.bindToLocalportFlowMs} ms, bound→served ${row.bindToServedMs} ms (plug→bound ${row.plugToBoundMs} ms)`,
+      `${who} bind ${i + 1}/${count}: bound→plumbed ${row.bindToPlumbedMs} ms, bound→ovn-installed ${row.bindToInstalledMs} ms, bound→served ${row.bindToServedMs} ms (plug→bound ${row.plugToBoundMs} ms)`,
     );
     rows.push(row);
   }
-  const of = (k: keyof (typeof rows)[number]) => summary(rows.map((r) => r[k]));
+  const of = (k: keyof BindRow) => summary(rows.map((r) => r[k]));
   return {
     bindToPlumbedMs: of('bindToPlumbedMs'),
     bindToListenerMs: of('bindToListenerMs'),
     bindToServedMs: of('bindToServedMs'),
-    bindToLocalportFlowMs: of('bindToLocalportFlowMs'),
+    bindToInstalledMs: of('bindToInstalledMs'),
     plugToPlumbedMs: of('plugToPlumbedMs'),
     plugToBoundMs: of('plugToBoundMs'),
   };
 }
 
+/**
+ * neutron's agent on the same chassis, before ours: started on a chassis with
+ * no network yet (its start-up sync of 100 networks would take minutes), then
+ * the same binds measured the same way; then it, its haproxies and what it
+ * made on the host go, and the NB rows of these networks with them.
+ */
+async function neutronBindToServed(chassis: Chassis, observer: Observer, nova: FakeNova, first: number) {
+  const files = (made.neutronFiles = await writeNeutronConfig(chassis, {
+    novaPort: nova.port,
+    secret: SECRET,
+  }));
+  made.neutron = await startNeutronAgent(files);
+  // Ready once it has registered in Chassis_Private, as neutron-server sees it.
+  const deadline = performance.now() + 60_000;
+  while (
+    !(await chassis.sbctl('--bare', '--columns=external_ids', 'list', 'Chassis_Private')).includes(
+      'neutron:ovn-metadata-id',
+    )
+  ) {
+    if (performance.now() > deadline)
+      throw new Error(`neutron's agent not registered in 60 s: ${await made.neutron.diagnose()}`);
+    await sleep(200);
+  }
+  await sleep(2_000); // its first sync, of no network, done
+  const before = made.networks.length;
+  const figures = await bindToServed('neutron', chassis, observer, first, NEUTRON_BINDS, undefined);
+  await made.neutron.stop();
+  made.neutron = undefined;
+  await stopHaproxies(files.statePath);
+  const theirs = made.networks.splice(before);
+  await removeFromHost(theirs);
+  await chassis.nbctl(...theirs.flatMap((n) => ['--', 'ls-del', n.switchName]));
+  await chassis.vsctl(
+    ...theirs.flatMap((n) =>
+      [n.vm.hostLink, n.vethRoot].flatMap((port) => ['--', '--if-exists', 'del-port', port]),
+    ),
+  );
+  const { bindToListenerMs: _none, ...rest } = figures;
+  return rest;
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
+  const missing = NEUTRON_BINDS > 0 ? neutronMissing() : undefined;
+  if (missing) throw new Error(`${missing} (or run without --neutron-binds)`);
   const chassis = (made.chassis = await startChassis({
     name: `bench-${process.pid}`,
     lockTimeoutMs: 30 * 60_000,
   }));
+  if (OVN_MONITOR_ALL) await chassis.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-monitor-all=true');
   log(
     `chassis ${chassis.name} in ${chassis.dir} (lock wait ${chassis.lockWaitMs} ms, start ${chassis.startupMs} ms)`,
   );
   const nova = (made.nova = await startFakeNova({ secret: SECRET, record: false }));
   const observer = (made.observer = await Observer.start(chassis));
 
+  const neutron =
+    NEUTRON_BINDS > 0 ? await neutronBindToServed(chassis, observer, nova, NETWORKS + BINDS) : undefined;
   const networks = Array.from({ length: NETWORKS }, (_, i) => planNetwork(i));
   await buildTopology(chassis, observer, networks);
   const cold = await coldStart(chassis, observer, nova, networks);
   // Binds right after the cold start: at 1,000 networks the served check
   // below outlasts the agent's resync_interval (300 s), whose full pass
   // delays a new network (see docs/performance.md).
-  const bind = BINDS > 0 ? await bindToPlumbed(chassis, observer, NETWORKS, BINDS) : undefined;
+  const bind =
+    BINDS > 0
+      ? await bindToServed('ovnmeta', chassis, observer, NETWORKS, BINDS, (id) =>
+          made.agent!.listenerReadyAt(id),
+        )
+      : undefined;
   const served = await checkServed(chassis, made.agent!, networks, log);
 
   const agent = made.agent!;
@@ -362,6 +479,7 @@ async function main(): Promise<void> {
     ...(bind ?? {}),
     binds: BINDS,
     requestedChassis: REQUESTED_CHASSIS,
+    ovnMonitorAll: OVN_MONITOR_ALL,
     agentPeakRssMb: round(memory.peakRssMb, 1),
     reconciles,
     meanReconcileMs: reconciles > 0 ? round((reconcileSeconds / reconciles) * 1000, 1) : undefined,
@@ -370,10 +488,11 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     vsNeutron: {
       ...(NETWORKS === 100 ? { coldStart: round(NEUTRON.coldStart100Seconds / cold.seconds, 1) } : {}),
-      ...(bind && 'median' in bind.bindToServedMs
-        ? { bindToServed: round(NEUTRON.bindToServedMs / bind.bindToServedMs.median, 1) }
+      ...(bind && neutron && 'median' in bind.bindToServedMs && 'median' in neutron.bindToServedMs
+        ? { bindToServed: round(neutron.bindToServedMs.median / bind.bindToServedMs.median, 1) }
         : {}),
     },
+    ...(neutron === undefined ? {} : { neutron: { binds: NEUTRON_BINDS, otherNetworks: 0, ...neutron } }),
     benchSeconds: round((performance.now() - t0) / 1000, 1),
   };
   await cleanup();

@@ -30,7 +30,7 @@
 // the stop signal to the third good answer of the new process.
 //
 //   npm run bench -- restart [--sigterm 3] [--kill 3] [--swap 1] [--no-neutron]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +59,7 @@ import {
 import { AgentProcess, holderSocketOf, MAIN } from './lib/agent-process.js';
 import { numberArg } from './lib/args.js';
 import { cleanupOnSignals } from './lib/interrupt.js';
-import { VM_LOOP_SCRIPT, type VmLoopEvent, type VmLoopSpec } from './lib/vm-loop.js';
+import { VmLoop, type VmLoopEvent, type VmLoopSpec } from './lib/vm-loop.js';
 
 const SIGTERMS = numberArg('sigterm', 3);
 const KILLS = numberArg('kill', 3);
@@ -84,7 +84,7 @@ const made: {
   agent?: AgentProcess;
   neutron?: NeutronAgent;
   neutronFiles?: NeutronFiles;
-  loop?: ChildProcess;
+  loop?: VmLoop;
   network?: Network;
   swapDir?: string;
 } = {};
@@ -92,7 +92,7 @@ const made: {
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    made.loop?.kill('SIGKILL');
+    made.loop?.kill();
     await made.agent?.stop().catch(() => undefined);
     if (made.chassis) ListenerHolder.end(holderSocketOf(made.chassis));
     await made.neutron?.stop().catch(() => undefined);
@@ -113,54 +113,19 @@ function cleanup(): Promise<void> {
 cleanupOnSignals(cleanup, log);
 process.once('exit', () => {
   if (made.agent?.running) process.kill(made.agent.pid, 'SIGKILL');
-  made.loop?.kill('SIGKILL');
+  made.loop?.kill();
 });
 
-/** The loop in the VM, with what it has seen so far. */
-class VmLoop {
-  readonly events: VmLoopEvent[] = [];
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<void>;
-  /** performance.now() of this process when the loop's clock was 0 (approximately: at spawn). */
-  readonly #t0 = performance.now();
-
-  constructor(vm: Vm, port: VmPort) {
-    const spec: VmLoopSpec = {
-      host: '169.254.169.254',
-      path: '/latest/meta-data/instance-id',
-      expectBody: port.instanceId,
-      gapMs: GAP_MS,
-      timeoutMs: TIMEOUT_MS,
-    };
-    this.#child = spawn(
-      'ip',
-      ['netns', 'exec', vm.namespace, process.execPath, VM_LOOP_SCRIPT, JSON.stringify(spec)],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    made.loop = this.#child;
-    let buffered = '';
-    this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) if (line !== '') this.events.push(JSON.parse(line) as VmLoopEvent);
-    });
-    this.#exited = new Promise((resolve) => this.#child.once('exit', () => resolve()));
-  }
-
-  /** Good answers that ended after `since` (this process's performance.now()). */
-  goodSince(since: number): number {
-    const from = since - this.#t0;
-    return this.events.filter((e) => e.ok && e.end > from).length;
-  }
-
-  async stop(): Promise<void> {
-    this.#child.stdin!.end();
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), TIMEOUT_MS + 5_000);
-    await this.#exited;
-    clearTimeout(timer);
-    made.loop = undefined;
-  }
+/** The loop in the VM asking for its instance id. */
+function startVmLoop(vm: Vm, port: VmPort): VmLoop {
+  const spec: VmLoopSpec = {
+    host: '169.254.169.254',
+    path: '/latest/meta-data/instance-id',
+    expectBody: port.instanceId,
+    gapMs: GAP_MS,
+    timeoutMs: TIMEOUT_MS,
+  };
+  return (made.loop = new VmLoop(vm.namespace, spec));
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | false): Promise<T> {
@@ -262,7 +227,7 @@ async function runLoop(
   plan: readonly Restart[],
   restart: (kind: Restart) => Promise<number>,
 ): Promise<LoopFigures> {
-  const loop = new VmLoop(vm, port);
+  const loop = startVmLoop(vm, port);
   const restarts: Record<string, number> = {};
   const again: Record<string, number[]> = {};
   const marks: { kind: Restart; at: number }[] = [];

@@ -52,7 +52,9 @@ export async function addressesIn(namespace: string, device: string): Promise<Se
 export class Observer {
   readonly #bound = new Map<string, Waiter>(); // VM logical port -> bound time
   readonly #plumbed = new Map<string, Waiter>(); // network id -> plumbed time
+  readonly #installed = new Map<string, Waiter>(); // VM host link -> ovn-installed time
   readonly #byVeth = new Map<string, BenchNetwork>();
+  readonly #byVmLink = new Set<string>();
   readonly #byVmPort = new Set<string>();
   readonly #checking = new Set<string>();
   /** Host checks in flight; bounded so that the bench does not crowd the agent's own spawns. */
@@ -90,6 +92,7 @@ export class Observer {
     for (const n of networks) {
       this.#byVeth.set(n.vethRoot, n);
       this.#byVmPort.add(n.vm.port);
+      this.#byVmLink.add(n.vm.hostLink);
     }
     this.#onInterfaces(this.ovs.replica.table('Interface').values());
     this.#onBindings(this.sb.replica.table('Port_Binding').values());
@@ -103,6 +106,15 @@ export class Observer {
   /** When `network` was first seen fully plumbed (see the header). */
   plumbed(network: BenchNetwork): Promise<number> {
     return when(this.#plumbed, network.id);
+  }
+
+  /**
+   * When ovn-controller marked the VM's OVS interface ovn-installed: its
+   * flows are in vswitchd (the barrier after them was answered). This is when
+   * the port goes up, neutron tells nova, and nova starts the guest.
+   */
+  installed(network: BenchNetwork): Promise<number> {
+    return when(this.#installed, network.vm.hostLink);
   }
 
   async close(): Promise<void> {
@@ -122,7 +134,14 @@ export class Observer {
   }
 
   #onInterfaces(rows: Iterable<Row | undefined>): void {
+    const now = performance.now();
     for (const row of rows) {
+      const name = row?.name;
+      if (typeof name === 'string' && this.#byVmLink.has(name)) {
+        const ids = row?.external_ids;
+        if (ids instanceof Map && ids.get('ovn-installed') === 'true') settle(this.#installed, name, now);
+        continue;
+      }
       const net = typeof row?.name === 'string' ? this.#byVeth.get(row.name) : undefined;
       if (net === undefined || this.#plumbed.get(net.id)?.at !== undefined || this.#checking.has(net.id)) {
         continue;
