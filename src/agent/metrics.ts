@@ -17,9 +17,9 @@ export class AgentMetrics {
   /**
    * Answers counted since `requests` was last read, by network and status.
    * A label set's increment costs prom-client a label hash, a validation and
-   * an object per call (~1 % of the relay's CPU per request); a map entry's
-   * costs nothing, and the counts are added to `requests` whenever it is
-   * read (a scrape, `get()`), so what it exports is the same.
+   * an object per call (~1 % of the relay's CPU per request), a map entry's
+   * next to nothing; the counts are added to `requests` whenever it is read
+   * (a scrape, `get()`), so what it exports is the same.
    */
   readonly #answered = new Map<string, Map<number, number>>();
 
