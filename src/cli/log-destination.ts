@@ -105,7 +105,7 @@ export const LOG_FLUSH_CHARS = 64 * 1024;
 export function coalescingDestination(fd: number): DestinationStream {
   // A batch goes to sonic-boom as bytes, encoded once here: given a string,
   // it measures it twice and encodes it twice (for the write, then again to
-  // count what was written), ~2 µs per request at 10,000 lines a second.
+  // count what was written): ~0.5 µs more per line.
   const stream = pino.destination({ dest: fd, sync: false, contentMode: 'buffer' });
   const writeBytes = stream.write.bind(stream) as unknown as (bytes: Buffer) => boolean;
   let pending = '';
