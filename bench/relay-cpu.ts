@@ -22,10 +22,19 @@
 // compiled .bench/bench/relay-cpu.js --serve), in the same rounds, to compare
 // two versions of the request path on the same machine at the same time.
 //
+// `--side-by-side` (with `--baseline`) loads the proxy and the baseline at
+// the same time, each with its own load generator, instead of one after the
+// other: whatever else the machine runs then weighs on both alike, and the
+// per-round ratio of their CPU per request (`proxyVsBaseline`, median) moves
+// by ~2 % where back-to-back runs on a shared machine moved by 10-20 %.
+// Both sides' absolute figures are inflated by sharing the cores, so no
+// ceiling runs in that mode.
+//
 //   npm run bench -- relay-cpu [--connections 1,10,100] [--seconds 3] [--rounds 3]
-//     [--log file|off] [--profile DIR] [--baseline DIR] [--node-flags '…']
+//     [--log file|off] [--profile DIR] [--baseline DIR [--side-by-side]] [--node-flags '…']
 //     [--baseline-node-flags '…']
-// Last stdout line: {"c1":{"proxyCpuUs":…,"ceilingCpuUs":…,"ratio":…,"rps":…,"ceilingRps":…},…}
+// Last stdout line: {"c1":{"proxyCpuUs":…,"ceilingCpuUs":…,"ratio":…,"rps":…,"ceilingRps":…},…};
+// side by side: {"c1":{"proxyCpuUs":…,"baselineCpuUs":…,"proxyVsBaseline":…,"rps":…,"baselineRps":…},…}
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,7 +176,38 @@ async function main(): Promise<void> {
       log,
     };
     const result: Record<string, Record<string, number>> = {};
-    for (const connections of connectionCounts) {
+    const sideBySide = process.argv.includes('--side-by-side');
+    if (sideBySide && baseline === undefined) throw new Error('--side-by-side needs --baseline DIR');
+    const spec = (port: number, connections: number) => ({
+      url: `http://127.0.0.1:${port}`,
+      path: PATH,
+      connections,
+      seconds,
+      warmupSeconds: 1,
+      expectBody: INSTANCE,
+    });
+    const us = (run: Run, who: Side): number => ((run.cores[who] ?? NaN) / run.rps) * 1e6;
+    for (const connections of sideBySide ? connectionCounts : []) {
+      const pairs: [Run, Run][] = [];
+      for (let r = 0; r < rounds; r++) {
+        pairs.push(
+          await Promise.all([
+            loadFrom(ctx, `proxy ${connections} #${r + 1}`, undefined, spec(proxy.port, connections)),
+            loadFrom(ctx, `baseline ${connections} #${r + 1}`, undefined, spec(baseline!.port, connections)),
+          ]),
+        );
+      }
+      result[`c${connections}`] = {
+        proxyCpuUs: Math.round(median(pairs.map(([p]) => us(p, 'proxy')))),
+        baselineCpuUs: Math.round(median(pairs.map(([, b]) => us(b, 'baseline')))),
+        proxyVsBaseline:
+          Math.round(median(pairs.map(([p, b]) => us(p, 'proxy') / us(b, 'baseline'))) * 1000) / 1000,
+        rps: Math.round(median(pairs.map(([p]) => p.rps))),
+        baselineRps: Math.round(median(pairs.map(([, b]) => b.rps))),
+      };
+      log(`${connections} connections: ${JSON.stringify(result[`c${connections}`])}`);
+    }
+    for (const connections of sideBySide ? [] : connectionCounts) {
       const runs = Object.fromEntries(sides.map((k) => [k, [] as Run[]])) as Record<Side, Run[]>;
       const kernelShare: number[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -177,20 +217,12 @@ async function main(): Promise<void> {
           const pid = child.pid;
           const [user0, system0] = userSystemTicks(pid);
           runs[side].push(
-            await loadFrom(ctx, `${side} ${connections} #${r + 1}`, undefined, {
-              url: `http://127.0.0.1:${port}`,
-              path: PATH,
-              connections,
-              seconds,
-              warmupSeconds: 1,
-              expectBody: INSTANCE,
-            }),
+            await loadFrom(ctx, `${side} ${connections} #${r + 1}`, undefined, spec(port, connections)),
           );
           const [user1, system1] = userSystemTicks(pid);
           if (side === 'proxy') kernelShare.push((system1 - system0) / (user1 - user0 + system1 - system0));
         }
       }
-      const us = (run: Run, who: Side): number => ((run.cores[who] ?? NaN) / run.rps) * 1e6;
       const proxyCpuUs = median(runs.proxy.map((run) => us(run, 'proxy')));
       const ceilingCpuUs = median(runs.ceiling.map((run) => us(run, 'ceiling')));
       const baselineCpuUs =

@@ -63,25 +63,12 @@ export function novaTimeoutSeconds(config: AgentConfig): number {
     : config.ovnmeta.nova_metadata_timeout;
 }
 
-/**
- * The proxy reports through hooks; the agent owns the Prometheus registry.
- * A request's counter is a label child looked up once per network and
- * status (prom-client otherwise hashes the label set on every increment).
- */
+/** The proxy reports through hooks; the agent owns the Prometheus registry. */
 export function metricsHooks(metrics: AgentMetrics) {
-  type Child = ReturnType<typeof metrics.requests.labels>;
-  const byNetwork = new Map<string, Map<number, Child>>();
-  const counter = (network: string, status: number): Child => {
-    let statuses = byNetwork.get(network);
-    if (statuses === undefined) byNetwork.set(network, (statuses = new Map()));
-    let child = statuses.get(status);
-    if (child === undefined) statuses.set(status, (child = metrics.requests.labels(network, String(status))));
-    return child;
-  };
   return {
     request(network: string, status: number, seconds: number) {
-      counter(network, status).inc();
-      metrics.relaySeconds.observe(seconds);
+      metrics.countAnswer(network, status);
+      metrics.observeAnswer(seconds);
       if (status === 429) metrics.rateLimited.inc({ network });
     },
     novaError(kind: string) {

@@ -103,7 +103,11 @@ export const LOG_FLUSH_CHARS = 64 * 1024;
  * loses those of a write in flight.
  */
 export function coalescingDestination(fd: number): DestinationStream {
-  const stream = pino.destination({ dest: fd, sync: false });
+  // A batch goes to sonic-boom as bytes, encoded once here: given a string,
+  // it measures it twice and encodes it twice (for the write, then again to
+  // count what was written): ~0.5 µs more per line.
+  const stream = pino.destination({ dest: fd, sync: false, contentMode: 'buffer' });
+  const writeBytes = stream.write.bind(stream) as unknown as (bytes: Buffer) => boolean;
   let pending = '';
   let timer: NodeJS.Timeout | undefined;
   const handOver = (): void => {
@@ -111,7 +115,7 @@ export function coalescingDestination(fd: number): DestinationStream {
     timer = undefined;
     const text = pending;
     pending = '';
-    if (text !== '') stream.write(text);
+    if (text !== '') writeBytes(Buffer.from(text, 'utf8'));
   };
   process.on('exit', () => {
     // Whichever of this and pino's exit handler runs first, the lines

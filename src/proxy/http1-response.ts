@@ -37,7 +37,6 @@ const enum State {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
-const DIGITS = /^\d{1,15}$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
 /** What node refuses in a header value (the VM gets Content-Type and Content-Encoding back). */
@@ -259,13 +258,13 @@ export class ResponseParser {
             contentEncoding ??= checkedValue(value);
             break;
           case Header.ContentLength: {
-            if (!DIGITS.test(value)) {
+            const n = digitsFrom(value, 0, 15);
+            if (n === undefined) {
               throw new ResponseParseError(
                 'HPE_INVALID_CONTENT_LENGTH',
                 `invalid Content-Length ${JSON.stringify(value)}`,
               );
             }
-            const n = Number(value);
             if (contentLength !== undefined && contentLength !== n) {
               throw new ResponseParseError(
                 'HPE_UNEXPECTED_CONTENT_LENGTH',
@@ -298,7 +297,7 @@ export class ResponseParser {
             break;
           case Header.KeepAlive: {
             // node's own `timeout=5` without a regular expression.
-            const seconds = value.startsWith('timeout=') ? digitsFrom(value, 8) : undefined;
+            const seconds = value.startsWith('timeout=') ? digitsFrom(value, 8, 9) : undefined;
             if (seconds !== undefined) keepAliveTimeoutMs = seconds * 1000;
             else {
               const m = KEEP_ALIVE_TIMEOUT.exec(value);
@@ -384,9 +383,9 @@ function lineEnd(head: string, at: number): number {
   return end === -1 ? head.length : end;
 }
 
-/** The number written from `at` to the end of `text` (1-9 digits), or undefined. */
-function digitsFrom(text: string, at: number): number | undefined {
-  if (at >= text.length || text.length - at > 9) return undefined;
+/** The number written from `at` to the end of `text` (1 to `max` digits, at most 15), or undefined. */
+function digitsFrom(text: string, at: number, max: number): number | undefined {
+  if (at >= text.length || text.length - at > max) return undefined;
   let n = 0;
   for (let i = at; i < text.length; i++) {
     const c = text.charCodeAt(i);

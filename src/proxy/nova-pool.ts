@@ -63,8 +63,11 @@ export class NovaConnectionError extends Error {
 }
 
 export interface PoolOptions {
-  /** Opens a connection (net.connect or tls.connect); connected or not yet. */
-  readonly connect: () => net.Socket;
+  /**
+   * Opens a connection (net.connect or tls.connect), connected or not yet,
+   * whose bytes go to `onData` (a 'data' listener, or net's `onread`).
+   */
+  readonly connect: (onData: (data: Buffer) => void) => net.Socket;
   /** Connections open at most; more requests wait, in order. */
   readonly max: number;
   readonly timeoutMs: number;
@@ -113,7 +116,7 @@ export class NovaPool {
         this.#waiting.push(request);
         return;
       }
-      connection = new NovaConnection(this, this.#options.connect());
+      connection = new NovaConnection(this, this.#options.connect);
       this.#all.add(connection);
       if (this.#sweeper === undefined) {
         this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
@@ -211,17 +214,18 @@ class NovaConnection {
   since = 0;
   idleSince = 0;
   idleLimitMs = KEEP_ALIVE_MS;
+  readonly socket: net.Socket;
   #error: Error | undefined;
 
   constructor(
     private readonly pool: NovaPool,
-    readonly socket: net.Socket,
+    connect: PoolOptions['connect'],
   ) {
+    const socket = (this.socket = connect((data) => this.#onData(data)));
     socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => {
       this.connecting = false;
       this.since = performance.now();
     });
-    socket.on('data', (data: Buffer) => this.#onData(data));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (error: Error) => {
       this.#error ??= error;

@@ -21,6 +21,7 @@ import net from 'node:net';
 
 import type { Logger } from 'pino';
 
+import { AccessLog } from './access-log.js';
 import { ProxyNovaBadResponseError, ProxyNovaTimeoutError, ProxyNovaUnreachableError } from './errors.js';
 import type { IdentitySource } from './identity-index.js';
 import { canonicalPeerIp } from '../common/address.js';
@@ -148,12 +149,13 @@ export interface AppDeps {
 }
 
 interface App extends AppDeps {
+  readonly access: AccessLog | undefined;
   closing: boolean;
 }
 
 export function createMetadataApp(deps: AppDeps): Promise<MetadataApp> {
   const { limits, logger, metrics } = deps;
-  const app: App = { ...deps, closing: false };
+  const app: App = { ...deps, access: logger && new AccessLog(logger), closing: false };
   const server = http.createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
@@ -413,18 +415,12 @@ class Exchange implements RelaySink {
     const ms = performance.now() - this.#started;
     this.app.metrics?.request(this.#network ?? '', status, ms / 1000);
     const url = this.request.url ?? '';
-    this.app.logger?.info(
-      {
-        network: this.#network,
-        instance: this.#instance,
-        source: this.#source,
-        method: this.request.method,
-        path: url.length > PATH_LOG_LIMIT ? `${url.slice(0, PATH_LOG_LIMIT)}…` : url,
-        status,
-        ms: Math.round(ms * 10) / 10,
-      },
-      'metadata request',
-    );
+    this.app.access?.write(this.#network, this.#instance, this.#source, {
+      method: this.request.method,
+      path: url.length > PATH_LOG_LIMIT ? `${url.slice(0, PATH_LOG_LIMIT)}…` : url,
+      status,
+      ms: Math.round(ms * 10) / 10,
+    });
   }
 }
 

@@ -5,6 +5,7 @@ import { AgentMetrics } from '../../../src/agent/metrics.js';
 import { metricsHooks, novaTimeoutSeconds, proxyOptions } from '../../../src/agent/proxy-options.js';
 import { IdentityIndex } from '../../../src/proxy/index.js';
 import { pino } from 'pino';
+import { Histogram, Registry } from 'prom-client';
 
 const cfg = (ini: string) => parseConfig([{ name: 'a.ini', text: ini }]);
 const options = (ini: string) => proxyOptions(cfg(ini), new IdentityIndex(), pino({ level: 'silent' }));
@@ -54,5 +55,55 @@ describe('the proxy metrics hooks', () => {
     expect(text).toContain('ovnmeta_metadata_requests_total{network="net-b",status="429"} 1');
     expect(text).toContain('ovnmeta_rate_limited_requests_total{network="net-b"} 1');
     expect(text).toContain('ovnmeta_relay_duration_seconds_count 4');
+  });
+
+  it('time answers in batches that export what observing each one exports', async () => {
+    const metrics = new AgentMetrics(undefined, false);
+    const hooks = metricsHooks(metrics);
+    const referenceRegistry = new Registry();
+    const reference = new Histogram({
+      name: 'ovnmeta_relay_duration_seconds',
+      help: 'Time from a request arriving to its answer being sent, relay to nova included.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+      registers: [referenceRegistry],
+    });
+    const exported = async () => [
+      await metrics.registry.getSingleMetricAsString('ovnmeta_relay_duration_seconds'),
+      await referenceRegistry.metrics(),
+    ];
+    // Over two batches and a half, then one more after a read.
+    for (let i = 0; i < 2500; i++) {
+      const seconds = (i % 97) / 1000 + i / 1e6;
+      hooks.request('net-a', 200, seconds);
+      reference.observe(seconds);
+    }
+    let [ours, theirs] = await exported();
+    expect(ours).toContain('ovnmeta_relay_duration_seconds_count 2500');
+    expect(`${ours}\n`).toBe(theirs);
+    hooks.request('net-a', 200, 61);
+    reference.observe(61);
+    [ours, theirs] = await exported();
+    expect(ours).toContain('ovnmeta_relay_duration_seconds_bucket{le="+Inf"} 2501');
+    expect(`${ours}\n`).toBe(theirs);
+  });
+
+  it('keep counting across reads: each scrape or get() sees every answer so far', async () => {
+    const metrics = new AgentMetrics(undefined, false);
+    const hooks = metricsHooks(metrics);
+    hooks.request('net-a', 200, 0.002);
+    hooks.request('net-a', 200, 0.002);
+    expect(await metrics.registry.metrics()).toContain(
+      'ovnmeta_metadata_requests_total{network="net-a",status="200"} 2',
+    );
+    hooks.request('net-a', 200, 0.002);
+    hooks.request('net-a', 503, 0.002);
+    const values = (await metrics.requests.get()).values.map((v) => [v.labels, v.value]);
+    expect(values).toEqual([
+      [{ network: 'net-a', status: '200' }, 3],
+      [{ network: 'net-a', status: '503' }, 1],
+    ]);
+    expect(await metrics.registry.metrics()).toContain(
+      'ovnmeta_metadata_requests_total{network="net-a",status="200"} 3',
+    );
   });
 });

@@ -215,6 +215,12 @@ describe('ResponseParser', () => {
       'HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n',
       'HPE_INVALID_CONTENT_LENGTH',
     ],
+    ['an empty Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH'],
+    [
+      'a Content-Length of 16 digits',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456\r\n\r\n',
+      'HPE_INVALID_CONTENT_LENGTH',
+    ],
     [
       'two different Content-Lengths',
       'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
