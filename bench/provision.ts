@@ -43,7 +43,7 @@ import { readdirSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { ListenerHolder } from '../src/proxy/index.js';
-import { startChassis, type Chassis } from '../src/sandbox/index.js';
+import { startChassis, waitFor, type Chassis } from '../src/sandbox/index.js';
 import { startFakeNova, type FakeNova } from '../test/support/fake-nova.js';
 import {
   neutronMissing,
@@ -392,16 +392,13 @@ async function neutronBindToServed(chassis: Chassis, observer: Observer, nova: F
   }));
   made.neutron = await startNeutronAgent(files);
   // Ready once it has registered in Chassis_Private, as neutron-server sees it.
-  const deadline = performance.now() + 60_000;
-  while (
-    !(await chassis.sbctl('--bare', '--columns=external_ids', 'list', 'Chassis_Private')).includes(
+  const registered = async () =>
+    (await chassis.sbctl('--bare', '--columns=external_ids', 'list', 'Chassis_Private')).includes(
       'neutron:ovn-metadata-id',
-    )
-  ) {
-    if (performance.now() > deadline)
-      throw new Error(`neutron's agent not registered in 60 s: ${await made.neutron.diagnose()}`);
-    await sleep(200);
-  }
+    );
+  await waitFor(registered, 60_000, "neutron's agent registered in Chassis_Private").catch(async (err) => {
+    throw new Error(`${(err as Error).message}: ${await made.neutron!.diagnose()}`);
+  });
   await sleep(2_000); // its first sync, of no network, done
   const before = made.networks.length;
   const figures = await bindToServed('neutron', chassis, observer, first, NEUTRON_BINDS, undefined);
